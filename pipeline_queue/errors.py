@@ -1,0 +1,63 @@
+"""The one error tree of pipeline-queue.
+
+Every error a user can meet derives from `PipelineQueueError`, knows its exit
+code and prints a message the user can act on. No error message ever contains
+a password, token or secret value: callers name the entry, never its content.
+"""
+
+from __future__ import annotations
+
+
+class PipelineQueueError(Exception):
+    """Base of every error pipeline-queue raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PipelineQueueError):
+    """The command line or an API call was used wrongly."""
+
+    exit_code = 2
+
+
+class SpecError(PipelineQueueError):
+    """A pipeline file cannot be read: carries `file:line:col` where known."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, file: str = "", line: int = 0, col: int = 0) -> None:
+        self.file, self.line, self.col = file, line, col
+        location = f"{file}:{line}:{col}: " if file else ""
+        super().__init__(f"{location}{message}")
+        self.reason = message
+
+
+class ImageReferenceError(PipelineQueueError):
+    """An image reference does not follow the Docker distribution grammar."""
+
+    exit_code = 2
+
+
+class RegistryConfigError(PipelineQueueError):
+    """A Docker config.json is malformed; the message names the entry, never its value."""
+
+    exit_code = 2
+
+
+class CompileError(PipelineQueueError):
+    """A valid pipeline cannot be turned into Kubernetes objects."""
+
+    exit_code = 1
+
+
+class SecretsFileError(PipelineQueueError):
+    """A `--secrets` file is not a mapping of names to string values."""
+
+    exit_code = 2
