@@ -8,6 +8,7 @@ Unknown keys are ignored by the models and reported by the linter.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -32,9 +33,22 @@ def _none_as_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _yaml_int(value: Any) -> Any:
+    """The loader keeps `0644` as text; read it as YAML 1.1 (and Drone's Go parser) does: octal."""
+    if not isinstance(value, str):
+        return value
+    if re.fullmatch(r"[-+]?0[0-7_]+", value):
+        return int(value.replace("_", ""), 8)
+    try:
+        return int(value, 0)  # 0x1f, 0o17, 0b101, 1_000
+    except ValueError:
+        return value  # pydantic reports it as not an integer
+
+
 StrList = Annotated[tuple[str, ...], BeforeValidator(_as_list)]
 StrMap = Annotated[dict[str, str], BeforeValidator(_as_mapping)]
 Str = Annotated[str, BeforeValidator(_none_as_empty)]
+YamlInt = Annotated[int, BeforeValidator(_yaml_int)]
 
 
 class Model(BaseModel):
@@ -175,13 +189,13 @@ class ClaimVolume(Model):
 
 class ConfigMapVolume(Model):
     name: Str = ""
-    default_mode: int | None = None
+    default_mode: YamlInt | None = None
     optional: bool = False
 
 
 class SecretVolume(Model):
     secret_name: Str = ""
-    default_mode: int | None = None
+    default_mode: YamlInt | None = None
     optional: bool = False
 
 
@@ -208,7 +222,7 @@ class Toleration(Model):
     operator: Str = ""
     value: Str = ""
     effect: Str = ""
-    toleration_seconds: int | None = None
+    toleration_seconds: YamlInt | None = None
 
 
 class Metadata(Model):
@@ -226,8 +240,8 @@ class Platform(Model):
 
 class Clone(Model):
     disable: bool = False
-    depth: int | None = None
-    retries: int | None = None
+    depth: YamlInt | None = None
+    retries: YamlInt | None = None
     skip_verify: bool = False
     trace: bool = False
 
@@ -263,7 +277,7 @@ class Secret(Model):
 
     kind: Str = "secret"
     name: Str = ""
-    data: Str = ""
+    data: Str = Field(default="", repr=False)  # encrypted, still never shown
     get: dict[str, Any] = Field(default_factory=dict)
 
 
