@@ -312,6 +312,56 @@ def test_docker_config_json_writes_alias_keys_where_the_kubelet_finds_them():
     assert users(step, "docker.io/myorg/app") == ["org", "r1"]
 
 
+def kubelet_lookup(config_json: str, image: str) -> list[str]:
+    """The kubelet's BasicDockerKeyring alone (no alias extension), built from the vector-tested primitives."""
+    index: dict[str, list[str]] = {}
+    for auth in parse_docker_config(config_json, source="step").auths:
+        index.setdefault(normalize_key(auth.key), []).append(auth.username)
+    direct = [user for key in sorted(index, reverse=True) if urls_match(key, image) for user in index[key]]
+    if direct or not is_default_registry_match(image):
+        return direct
+    return index.get("index.docker.io", [])
+
+
+def test_registry_1_image_prefers_its_own_key_like_the_kubelet():
+    # The kubelet looks up `registry-1.docker.io/library/golang` as written: its own key matches directly,
+    # so the alias extension (docker.io) does not apply.
+    ring = keyring({"docker.io": "hub", "registry-1.docker.io": "r1"})
+    assert [m.username for m in ring.lookup_ref(parse_image("registry-1.docker.io/library/golang"))] == ["r1"]
+    assert [m.username for m in ring.lookup_ref(parse_image("golang"))] == ["hub"]
+
+
+@pytest.mark.parametrize(
+    ("keys", "image", "expected"),
+    [
+        ({"https://index.docker.io/v1/": "hub"}, "octocat/tools", {"https://index.docker.io/v1/": "hub"}),
+        ({"docker.io": "hub"}, "registry-1.docker.io/library/golang", {"registry-1.docker.io": "hub"}),
+        ({"https://index.docker.io/v1/": "hub"}, "registry-1.docker.io/library/golang",
+         {"registry-1.docker.io": "hub"}),
+        ({"registry-1.docker.io": "r1"}, "registry-1.docker.io/library/golang", {"registry-1.docker.io": "r1"}),
+        # A lone index.docker.io key beside a rewritten one would be hidden by the kubelet's direct match.
+        ({"index.docker.io/myorg": "org", "https://index.docker.io/v1/": "hub"}, "myorg/app",
+         {"docker.io/myorg": "org", "docker.io": "hub"}),
+    ],
+)
+def test_step_config_serves_the_real_kubelet(keys, image, expected):
+    ref = parse_image(image)
+    matches = keyring(keys).lookup_ref(ref)
+    text = docker_config_json(matches)
+    assert {key: value["username"] for key, value in json.loads(text)["auths"].items()} == expected
+    # The kubelet alone, given the step's config, picks the same credentials in the same order.
+    assert kubelet_lookup(text, ref.name) == [m.username for m in matches]
+
+
+def test_alias_matches_name_the_key_to_write_and_keep_the_key_as_written():
+    (match,) = keyring({"https://index.docker.io/v1/": "hub"}).lookup("registry-1.docker.io/library/golang")
+    assert (match.key, match.normalized_key, match.kubelet_key) == (
+        "https://index.docker.io/v1/", "index.docker.io", "registry-1.docker.io",
+    )
+    (direct,) = keyring({"ghcr.io": "gh"}).lookup("ghcr.io/app")
+    assert direct.kubelet_key == ""
+
+
 def test_docker_config_json_keeps_the_first_credential_per_registry():
     ring = keyring({"ghcr.io": "first"}, {"https://ghcr.io": "second"})
     auths = json.loads(docker_config_json(ring.lookup("ghcr.io/app")))["auths"]

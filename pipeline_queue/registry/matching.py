@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pipeline_queue.errors import RegistryConfigError
@@ -26,12 +26,17 @@ DEFAULT_DOMAIN = "docker.io"
 
 @dataclass(frozen=True)
 class Match:
-    """One credential that serves an image, and where it came from; the password stays out of repr."""
+    """One credential that serves an image, and where it came from; the password stays out of repr.
+
+    `kubelet_key` is set on Docker Hub alias matches the kubelet would not find under `key` for the
+    image looked up: the key a step's config.json must use instead.
+    """
 
     key: str
     normalized_key: str
     source: str
     auth: RegistryAuth
+    kubelet_key: str = ""
 
     @property
     def username(self) -> str:
@@ -96,15 +101,17 @@ class Keyring:
         """
         target = _parse_schemeless(image)
         direct = [entry for entry in self.entries if target is not None and _urls_match(entry.parsed, target)]
+        if direct:
+            return [match for entry in direct for match in entry.matches]
         hub_path = _docker_hub_path(image)
-        if not direct and hub_path is not None:
-            direct = self._hub_fallback(hub_path)
-        return [match for entry in direct for match in entry.matches]
+        return [] if hub_path is None else _as_the_kubelet_finds(self._hub_fallback(hub_path), image=image)
 
     def lookup_ref(self, image: ImageRef) -> list[Match]:
-        """Credentials for a parsed image: its repository name with Docker Hub's aliases folded."""
-        name = f"{DEFAULT_DOMAIN}/{image.path}" if image.is_docker_hub else image.name
-        return self.lookup(name)
+        """Credentials for a parsed image, looked up by the name the kubelet uses (ParseNormalizedNamed's).
+
+        `registry-1.docker.io/x` stays as written, as in the kubelet: its own keys match first.
+        """
+        return self.lookup(image.name)
 
     def _hub_fallback(self, hub_path: str) -> list[IndexEntry]:
         """Alias keys whose path is a prefix of the Docker Hub path; deeper paths first, then index order."""
@@ -152,14 +159,14 @@ def is_default_registry_match(image: str) -> bool:
 def docker_config_json(matches: Sequence[Match]) -> str:
     """A config.json holding only `matches`, for a step's own pull secret (sorted keys, deterministic).
 
-    The first match per registry key wins, as only one entry per key fits. Docker Hub alias keys
-    the kubelet would not resolve (`registry-1.docker.io`, `index.docker.io/PATH`) are written
-    under `docker.io`, so the kubelet finds them for Hub images.
+    The first match per registry key wins, as only one entry per key fits. Docker Hub alias matches
+    go under their `kubelet_key` (the image's own Hub host and the key's path), so the kubelet finds
+    them, in the same order, for the image they were looked up for.
     """
     auths: dict[str, dict[str, str]] = {}
     written: set[str] = set()
     for match in matches:
-        key, identity = _kubelet_visible_key(match)
+        key, identity = match.kubelet_key or match.key, match.kubelet_key or match.normalized_key
         if identity in written:
             continue
         written.add(identity)
@@ -172,13 +179,24 @@ def docker_config_json(matches: Sequence[Match]) -> str:
     return json.dumps({"auths": auths}, sort_keys=True)
 
 
-def _kubelet_visible_key(match: Match) -> tuple[str, str]:
-    """The key to write for `match` and the normalized key the kubelet will index it under."""
-    host, slash, path = match.normalized_key.partition("/")
-    kubelet_resolves = host == DEFAULT_DOMAIN or (host == KUBELET_DOCKER_HUB_KEY and not slash)
-    if host in DOCKER_HUB_ALIASES and not kubelet_resolves:
-        return DEFAULT_DOMAIN + slash + path, DEFAULT_DOMAIN + slash + path
-    return match.key, match.normalized_key
+def _as_the_kubelet_finds(entries: Sequence[IndexEntry], *, image: str) -> list[Match]:
+    """Docker Hub alias matches, each with the key under which the kubelet finds it for `image`.
+
+    The kubelet resolves a lone `index.docker.io` key itself for Docker Hub names; any other alias
+    key is rewritten onto the image's Hub host, and then that one too, lest the direct matches hide it.
+    """
+    matches = [match for entry in entries for match in entry.matches]
+    if is_default_registry_match(image) and all(entry.key == KUBELET_DOCKER_HUB_KEY for entry in entries):
+        return matches
+    first, slash, _ = image.partition("/")
+    hub_host = first if slash and first in DOCKER_HUB_ALIASES else DEFAULT_DOMAIN
+    return [replace(match, kubelet_key=hub_host + _key_path(match.normalized_key)) for match in matches]
+
+
+def _key_path(normalized_key: str) -> str:
+    """The `/path` of a normalized key (`docker.io/org` -> `/org`), empty for a bare host."""
+    _, slash, path = normalized_key.partition("/")
+    return slash + path
 
 
 def _parse_schemeless(text: str) -> _Target | None:
