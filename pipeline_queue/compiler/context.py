@@ -1,0 +1,95 @@
+"""What the compiler is told besides the pipeline: the build being run and the operator's settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pipeline_queue.compiler.naming import short_hash
+from pipeline_queue.pull import PullSettings
+
+_PULL_REF_RE = re.compile(r"^refs/(?:pull|pull-requests|merge-requests)/(\d+)/")
+TAG_REF_PREFIX = "refs/tags/"
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """One run of one stage: the commit, the event and the secrets the repository owns."""
+
+    repo: str = "local/repo"
+    """`owner/name` of the repository."""
+    commit: str = "0" * 40
+    branch: str = "main"
+    """The branch built (for a pull request: the branch it targets, as Drone's DRONE_BRANCH)."""
+    ref: str = ""
+    """The git ref; default `refs/tags/<tag>`, `refs/pull/<n>/head` or `refs/heads/<branch>`."""
+    event: str = "push"
+    build_number: int = 1
+    stage_number: int = 1
+    stage_id: str = ""
+    """The unique id of this stage run; default derived from repo, build number and pipeline name."""
+    namespace: str = "default"
+    """Where the objects go unless the pipeline's metadata.namespace says otherwise."""
+    target_branch: str = ""
+    """Default: `branch`."""
+    source_branch: str = ""
+    """Default: `branch`."""
+    tag: str = ""
+    """Default: taken from a `refs/tags/` ref."""
+    pull_request: str = ""
+    """Default: the number in a `refs/pull/<n>/...` ref."""
+    link: str = ""
+    """The commit (or compare) link at the SCM: DRONE_COMMIT_LINK."""
+    author: str = ""
+    message: str = ""
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Repository secrets by name: `from_secret` values and `image_pull_secrets` config.json files."""
+    created: int = 0
+    """Unix time the build was created."""
+    system_host: str = "localhost"
+    system_proto: str = "http"
+    repo_branch: str = ""
+    """The repository's default branch (DRONE_REPO_BRANCH); default: `branch`."""
+    workspace_claim_size: str = "1Gi"
+
+    def effective_stage_id(self, pipeline_name: str) -> str:
+        if self.stage_id:
+            return self.stage_id
+        digest = short_hash(f"{self.repo}\n{self.build_number}\n{pipeline_name}")
+        return f"{self.build_number}-{digest}"
+
+    @property
+    def effective_tag(self) -> str:
+        if self.tag:
+            return self.tag
+        return self.ref.removeprefix(TAG_REF_PREFIX) if self.ref.startswith(TAG_REF_PREFIX) else ""
+
+    @property
+    def effective_pull_request(self) -> str:
+        if self.pull_request:
+            return self.pull_request
+        match = _PULL_REF_RE.match(self.ref)
+        return match.group(1) if match else ""
+
+    @property
+    def effective_ref(self) -> str:
+        if self.ref:
+            return self.ref
+        if self.tag:
+            return f"{TAG_REF_PREFIX}{self.tag}"
+        if self.pull_request:
+            return f"refs/pull/{self.pull_request}/head"
+        return f"refs/heads/{self.branch}"
+
+
+@dataclass(frozen=True)
+class CompilerSettings:
+    """The operator's choices that shape every compiled stage."""
+
+    pull: PullSettings = field(default_factory=PullSettings)
+    """Which pull policies pipelines may ask for, and registries always pulled."""
+    runner_name: str = "pipeline-queue"
+    """DRONE_RUNNER_NAME in every step."""
+    storage_class: str = ""
+    """storageClassName of workspace claims; empty means the cluster's default class."""

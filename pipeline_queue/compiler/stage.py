@@ -1,0 +1,206 @@
+"""compile_pipeline: one pipeline and one build context become a Plan of Kubernetes objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline_queue.compiler import naming
+from pipeline_queue.compiler.context import BuildContext, CompilerSettings
+from pipeline_queue.compiler.credentials import image_matches, load_keyring, sources
+from pipeline_queue.compiler.environ import SecretRefs, stage_variables
+from pipeline_queue.compiler.graph import dependencies
+from pipeline_queue.compiler.objects import docker_config_secret, headless_service, opaque_secret, workspace_claim
+from pipeline_queue.compiler.plan import CompiledStep, Plan
+from pipeline_queue.compiler.pods import PodSpecInput, StageScope, step_pod
+from pipeline_queue.compiler.volumes import pipeline_volumes, workspace_of
+from pipeline_queue.errors import CompileError, ImageReferenceError
+from pipeline_queue.images import ImageRef, parse_image
+from pipeline_queue.pull import PullDecision, decide_pull
+from pipeline_queue.registry import Keyring, docker_config_json
+from pipeline_queue.spec.models import Pipeline, Step
+
+DEFAULT_SETTINGS = CompilerSettings()
+
+
+def compile_pipeline(
+    pipeline: Pipeline, context: BuildContext, *, settings: CompilerSettings = DEFAULT_SETTINGS
+) -> Plan:
+    """Every object a stage needs; raises CompileError (or RegistryConfigError) naming what is wrong."""
+    return _StageCompiler(pipeline, context, settings).compile()
+
+
+class _StageCompiler:
+    """The state of compiling one stage: its names, labels, credentials and what it has found."""
+
+    def __init__(self, pipeline: Pipeline, context: BuildContext, settings: CompilerSettings) -> None:
+        self.pipeline, self.context, self.settings = pipeline, context, settings
+        self.stage_id = context.effective_stage_id(pipeline.name)
+        self.stage = naming.stage_part(self.stage_id)
+        self.labels = {
+            naming.LABEL_MANAGED_BY: naming.MANAGED_BY,
+            naming.LABEL_STAGE: self.stage,
+            naming.LABEL_BUILD: str(context.build_number),
+            naming.LABEL_REPO: naming.label_value(context.repo),
+        }
+        workspace = workspace_of(pipeline)
+        self.scope = StageScope(
+            pipeline=pipeline,
+            namespace=_namespace(pipeline, context),
+            claim=naming.claim_name(self.stage),
+            workspace=workspace,
+            labels=self.labels,
+            annotations={naming.ANNOTATION_STAGE_ID: self.stage_id, naming.ANNOTATION_PIPELINE: pipeline.name},
+            system=stage_variables(pipeline, context, workspace=workspace, runner_name=settings.runner_name),
+            volumes=pipeline_volumes(pipeline),
+            refs=SecretRefs(naming.env_secret_name(self.stage)),
+        )
+        self.keyring: Keyring | None = None
+
+    def compile(self) -> Plan:
+        pipeline, scope = self.pipeline, self.scope
+        naming.check_metadata(pipeline.metadata.labels, pipeline.metadata.annotations)
+        _check_step_names(pipeline)
+        self.keyring = load_keyring(pipeline.image_pull_secrets, self.context.secrets, warnings=scope.warnings)
+        services = tuple(
+            self._step(step, kind="service", number=index, depends_on=())
+            for index, step in enumerate(pipeline.services, start=1)
+        )
+        graph = dependencies(pipeline.steps, services=[service.name for service in pipeline.services])
+        first = len(services) + 1
+        steps = tuple(
+            self._step(step, kind="step", number=index, depends_on=graph[step.name])
+            for index, step in enumerate(pipeline.steps, start=first)
+        )
+        secret = self._stage_secret()
+        claim = workspace_claim(
+            scope.claim,
+            namespace=scope.namespace,
+            labels=self.labels,
+            size=self.context.workspace_claim_size,
+            storage_class=self.settings.storage_class,
+        )
+        return Plan(
+            pipeline=pipeline.name,
+            stage_id=self.stage_id,
+            namespace=scope.namespace,
+            steps=steps,
+            services=services,
+            secret=secret,
+            claim=claim,
+            warnings=tuple(scope.warnings),
+        )
+
+    def _step(self, step: Step, *, kind: str, number: int, depends_on: tuple[str, ...]) -> CompiledStep:
+        where = f"{kind} {step.name!r}"
+        image = _image(step, where=where)
+        pull = _pull(image, step, self.settings, where=where)
+        assert self.keyring is not None
+        matches = image_matches(self.keyring, image)
+        slug = naming.step_part(step.name)
+        step_labels = {**self.labels, naming.LABEL_STEP: slug}
+        pull_secret = None
+        if matches:
+            pull_secret = docker_config_secret(
+                naming.pull_secret_name(self.stage, slug),
+                namespace=self.scope.namespace,
+                labels=step_labels,
+                config_json=docker_config_json(matches),
+            )
+        item = PodSpecInput(
+            step=step,
+            kind=kind,
+            slug=slug,
+            number=number,
+            name=naming.pod_name(self.stage, slug),
+            image=image.reference,
+            pull_policy=pull.policy,
+            pull_secret=pull_secret["metadata"]["name"] if pull_secret else None,
+        )
+        return CompiledStep(
+            name=step.name,
+            slug=slug,
+            kind=kind,
+            image=image,
+            pull=pull,
+            credentials=sources(matches),
+            pod=step_pod(item, self.scope),
+            pull_secret=pull_secret,
+            service=self._service(step, slug=slug, labels=step_labels) if kind == "service" else None,
+            depends_on=depends_on,
+            detach=step.detach or kind == "service",
+            failure="ignore" if step.failure == "ignore" else "fail",
+            when=step.when,
+            number=number,
+        )
+
+    def _service(self, step: Step, *, slug: str, labels: dict[str, str]) -> dict[str, Any]:
+        host = naming.service_host(step.name)
+        if host != step.name.lower():
+            self.scope.warnings.append(
+                f"service {step.name!r} is reachable as {host!r} ({step.name!r} is not a valid host name)"
+            )
+        selector = {
+            naming.LABEL_MANAGED_BY: naming.MANAGED_BY,
+            naming.LABEL_STAGE: self.stage,
+            naming.LABEL_STEP: slug,
+        }
+        return headless_service(host, namespace=self.scope.namespace, labels=labels, selector=selector)
+
+    def _stage_secret(self) -> dict[str, Any] | None:
+        values = {}
+        for name, key in self.scope.refs.keys.items():
+            if name in self.context.secrets:
+                values[key] = self.context.secrets[name]
+            else:
+                self.scope.warnings.append(
+                    f"from_secret: secret {name!r} is not defined; the variables that use it are left unset"
+                )
+        if not values:
+            return None
+        return opaque_secret(
+            self.scope.refs.secret_name, namespace=self.scope.namespace, labels=self.labels, values=values
+        )
+
+
+def _namespace(pipeline: Pipeline, context: BuildContext) -> str:
+    namespace = pipeline.metadata.namespace or context.namespace
+    if not naming.is_dns_label(namespace):
+        raise CompileError(
+            f"metadata.namespace: {namespace!r} is not a valid namespace "
+            "(at most 63 lowercase letters, digits or '-', starting and ending alphanumeric)"
+        )
+    return namespace
+
+
+def _check_step_names(pipeline: Pipeline) -> None:
+    """Every step and service needs a name of its own, and so do their pods and services' hosts."""
+    slugs: dict[str, str] = {}
+    hosts: dict[str, str] = {}
+    for kind, step in [("service", s) for s in pipeline.services] + [("step", s) for s in pipeline.steps]:
+        if not step.name:
+            raise CompileError(f"a {kind} has no name; every step and service needs one")
+        slug = naming.step_part(step.name)
+        if slug in slugs:
+            raise CompileError(f"{kind} {step.name!r}: the name is already used by {slugs[slug]!r}")
+        slugs[slug] = step.name
+        if kind == "service":
+            host = naming.service_host(step.name)
+            if host in hosts:
+                raise CompileError(f"service {step.name!r}: would be reached at {host!r}, like service {hosts[host]!r}")
+            hosts[host] = step.name
+
+
+def _image(step: Step, *, where: str) -> ImageRef:
+    if not step.image:
+        raise CompileError(f"{where}: no image given")
+    try:
+        return parse_image(step.image)
+    except ImageReferenceError as error:
+        raise CompileError(f"{where}: image {step.image!r}: {error}") from error
+
+
+def _pull(image: ImageRef, step: Step, settings: CompilerSettings, *, where: str) -> PullDecision:
+    try:
+        return decide_pull(image, step.pull, settings.pull)
+    except CompileError as error:
+        raise type(error)(f"{where}: {error}") from error
