@@ -1,0 +1,49 @@
+"""The `pipeline-queue` command: a click group whose subcommands live in `pipeline_queue.commands`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipeline_queue import __version__
+from pipeline_queue.commands.devcluster import devcluster_command
+from pipeline_queue.commands.images import image_group
+from pipeline_queue.commands.pipelines import compile_command, demo_command, explain_command, lint_command
+from pipeline_queue.commands.registry import registry_group
+from pipeline_queue.errors import PipelineQueueError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pipeline-queue")
+def cli() -> None:
+    """A CI runner for Kubernetes built as a distributed job queue."""
+
+
+for command in (
+    image_group,
+    registry_group,
+    lint_command,
+    explain_command,
+    compile_command,
+    demo_command,
+    devcluster_command,
+):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; our errors print their message (never a secret) and exit with their code."""
+    try:
+        cli.main(args=argv, prog_name="pipeline-queue", standalone_mode=False)
+    except PipelineQueueError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
