@@ -61,3 +61,15 @@ class SecretsFileError(PipelineQueueError):
     """A `--secrets` file is not a mapping of names to string values."""
 
     exit_code = 2
+
+
+class StoreError(PipelineQueueError):
+    """The database cannot be reached or lacks what was asked for (a build, stage or step id)."""
+
+    exit_code = 1
+
+
+class StaleStateError(StoreError):
+    """A stage changed since it was read (its version moved on): read it again and decide anew."""
+
+    exit_code = 1

@@ -1,0 +1,167 @@
+"""Builds: create one with its stages and steps, list, read, cancel, finish.
+
+Every function takes an open Session and leaves committing to the caller, so that several
+calls can share one transaction; each returns frozen records, never ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from pipeline_queue.errors import StoreError, UsageError
+from pipeline_queue.store.columns import utcnow
+from pipeline_queue.store.models import Build, Log, Repository, Stage, Step
+from pipeline_queue.store.records import BuildDetail, BuildRecord, NewBuild, NewStage, NewStep, RepositoryRecord
+from pipeline_queue.store.rows import build_detail, build_record, repository_record
+from pipeline_queue.store.statements import insert_or_ignore, update_rows
+from pipeline_queue.store.status import ACTIVE, TERMINAL, Status, combined_status
+
+
+def create_repository_if_missing(session: Session, slug: str) -> RepositoryRecord:
+    """The repository `owner/name`, created if this is the first time it is seen."""
+    if not slug.strip():
+        raise UsageError("a repository needs an owner/name slug")
+    insert_or_ignore(session, Repository, conflict=["slug"], values={"slug": slug})
+    row = session.execute(sa.select(Repository).where(Repository.slug == slug)).scalar_one()
+    return repository_record(row)
+
+
+def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage]) -> BuildDetail:
+    """A pending build numbered next in its repository, with its stages, steps and empty logs."""
+    _check_names(stages)
+    repository = create_repository_if_missing(session, build.repo)
+    # The repository row is the lock that serialises numbering on PostgreSQL; SQLite has taken
+    # its write lock at BEGIN IMMEDIATE already (see engine.py).
+    session.execute(sa.select(Repository.id).where(Repository.id == repository.id).with_for_update())
+    last = session.execute(sa.select(sa.func.max(Build.number)).where(Build.repo_id == repository.id)).scalar()
+    row = Build(
+        repo_id=repository.id,
+        number=(last or 0) + 1,
+        event=build.event,
+        branch=build.branch,
+        ref=build.ref,
+        commit=build.commit,
+        message=build.message,
+        author=build.author,
+        trigger=build.trigger,
+    )
+    row.stages = [_stage_row(stage, number) for number, stage in enumerate(stages, start=1)]
+    session.add(row)
+    session.flush()
+    session.add_all(Log(step_id=step.id) for stage in row.stages for step in stage.steps)
+    session.flush()
+    detail = get_build(session, row.id)
+    assert detail is not None  # just written in this transaction
+    return detail
+
+
+def list_builds(session: Session, *, limit: int = 25, offset: int = 0, repo: str | None = None) -> list[BuildRecord]:
+    """Builds newest first, optionally of one repository (`owner/name`)."""
+    query = sa.select(Build).order_by(Build.created.desc(), Build.id.desc()).limit(limit).offset(offset)
+    if repo is not None:
+        query = query.join(Build.repository).where(Repository.slug == repo)
+    rows = session.execute(query.execution_options(populate_existing=True)).scalars()
+    return [build_record(row) for row in rows]
+
+
+def get_build(session: Session, build_id: int) -> BuildDetail | None:
+    """The build with its stages (each with its steps, in order) and findings; None if unknown."""
+    query = (
+        sa.select(Build)
+        .where(Build.id == build_id)
+        .options(selectinload(Build.stages).selectinload(Stage.steps), selectinload(Build.findings))
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(query).scalar_one_or_none()
+    return None if row is None else build_detail(row)
+
+
+def request_cancel(session: Session, build_id: int) -> BuildRecord:
+    """Mark an unfinished build for cancellation; the workers kill its pods. A finished build is left alone."""
+    update_rows(
+        session,
+        sa.update(Build)
+        .where(Build.id == build_id, Build.status.in_(ACTIVE))
+        .values(cancel_requested=True),
+    )
+    return _build(session, build_id)
+
+
+def finish_build(session: Session, build_id: int, *, at: datetime | None = None) -> BuildRecord:
+    """Finish the build with the status its stages add up to, once all of them are finished.
+
+    While a stage is still pending or running the build is returned unchanged, so every worker
+    that finishes a stage may call this; only the call that sees the last stage finished writes.
+    """
+    statuses = session.execute(sa.select(Stage.status).where(Stage.build_id == build_id)).scalars().all()
+    if any(status not in TERMINAL for status in statuses):
+        return _build(session, build_id)
+    update_rows(
+        session,
+        sa.update(Build)
+        .where(Build.id == build_id, Build.status.in_(ACTIVE))
+        .values(status=combined_status(statuses), finished=at or utcnow()),
+    )
+    return _build(session, build_id)
+
+
+def mark_build_running(session: Session, build_id: int, *, at: datetime) -> None:
+    """A pending build becomes running when its first stage starts."""
+    update_rows(
+        session,
+        sa.update(Build)
+        .where(Build.id == build_id, Build.status == Status.PENDING)
+        .values(status=Status.RUNNING, started=at),
+    )
+
+
+def _build(session: Session, build_id: int) -> BuildRecord:
+    query = sa.select(Build).where(Build.id == build_id).execution_options(populate_existing=True)
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise StoreError(f"build {build_id} does not exist")
+    return build_record(row)
+
+
+def _check_names(stages: Sequence[NewStage]) -> None:
+    # Pod and Secret names derive from stage and step names: two alike would collide.
+    stage_names = [stage.name for stage in stages]
+    for name in stage_names:
+        if stage_names.count(name) > 1:
+            raise UsageError(f"two pipelines are named {name!r}; pipeline names must be unique")
+    for stage in stages:
+        step_names = [step.name for step in stage.steps]
+        for name in step_names:
+            if step_names.count(name) > 1:
+                raise UsageError(f"pipeline {stage.name!r} has two steps named {name!r}; names must be unique")
+
+
+def _stage_row(stage: NewStage, number: int) -> Stage:
+    return Stage(
+        name=stage.name,
+        number=number,
+        depends_on=list(stage.depends_on),
+        plan=dict(stage.plan),
+        timeout_seconds=stage.timeout_seconds,
+        steps=[_step_row(step, index) for index, step in enumerate(stage.steps, start=1)],
+    )
+
+
+def _step_row(step: NewStep, number: int) -> Step:
+    source = step.credential_source
+    return Step(
+        name=step.name,
+        number=number,
+        kind=step.kind,
+        image=step.image,
+        pull_policy=step.pull_policy,
+        credential_secret=source.secret if source else None,
+        credential_registry=source.registry if source else None,
+        credential_username=source.username if source else None,
+        detach=step.detach,
+        ignore_failure=step.ignore_failure,
+    )

@@ -1,0 +1,175 @@
+"""The database tables as typed SQLAlchemy models: repositories, builds, stages, steps, logs, findings.
+
+Only `pipeline_queue.store` touches these; everything it hands out is a frozen record (records.py).
+The migration in migrations/versions creates exactly these tables (a test compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pipeline_queue.store.columns import UtcDateTime, enum_column, utcnow
+from pipeline_queue.store.status import FindingKind, Status, StepKind
+
+# Deterministic constraint names, identical on every database, so that later migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+class Repository(Base):
+    """A source repository, known by its `owner/name` slug."""
+
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Build(Base):
+    """One run of a repository's pipelines for one event; `number` counts per repository from 1."""
+
+    __tablename__ = "builds"
+    __table_args__ = (
+        sa.UniqueConstraint("repo_id", "number", name="uq_builds_repo_id_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_id: Mapped[int] = mapped_column(sa.ForeignKey("repositories.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.PENDING)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    branch: Mapped[str] = mapped_column(sa.String(500), default="")
+    ref: Mapped[str] = mapped_column(sa.String(500), default="")
+    commit: Mapped[str] = mapped_column(sa.String(64), default="")
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    author: Mapped[str] = mapped_column(sa.String(255), default="")
+    trigger: Mapped[str] = mapped_column(sa.String(255), default="")
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    started: Mapped[datetime | None]
+    finished: Mapped[datetime | None]
+
+    repository: Mapped[Repository] = relationship(lazy="joined", innerjoin=True)
+    stages: Mapped[list[Stage]] = relationship(
+        back_populates="build", order_by="Stage.number", cascade="all, delete-orphan", passive_deletes=True
+    )
+    findings: Mapped[list[Finding]] = relationship(
+        order_by="Finding.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+# Newest first is how builds are listed.
+sa.Index("ix_builds_created", Build.created.desc())
+
+
+class Stage(Base):
+    """One pipeline of a build: its compiled, secret-free plan is what the workers reconcile."""
+
+    __tablename__ = "stages"
+    __table_args__ = (
+        sa.UniqueConstraint("build_id", "number", name="uq_stages_build_id_number"),
+        sa.UniqueConstraint("build_id", "name", name="uq_stages_build_id_name"),
+        sa.Index("ix_stages_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(sa.ForeignKey("builds.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    number: Mapped[int]
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.PENDING)
+    depends_on: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    plan: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    namespace: Mapped[str] = mapped_column(sa.String(63), default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    timeout_seconds: Mapped[int]
+    started: Mapped[datetime | None]
+    finished: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column()
+
+    build: Mapped[Build] = relationship(back_populates="stages")
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="stage", order_by="Step.number", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # Optimistic locking: every change to a stage row bumps `version`, and ORM flushes check it.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Step(Base):
+    """One container of a stage (a step or a service), run as its own pod."""
+
+    __tablename__ = "steps"
+    __table_args__ = (
+        sa.UniqueConstraint("stage_id", "number", name="uq_steps_stage_id_number"),
+        sa.UniqueConstraint("stage_id", "name", name="uq_steps_stage_id_name"),
+        sa.Index("ix_steps_stage_id", "stage_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    number: Mapped[int]
+    kind: Mapped[StepKind] = mapped_column(enum_column(StepKind), default=StepKind.STEP)
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.PENDING)
+    exit_code: Mapped[int | None]
+    node: Mapped[str] = mapped_column(sa.String(253), default="")
+    image: Mapped[str] = mapped_column(sa.String(1024), default="")
+    image_id: Mapped[str] = mapped_column(sa.String(1024), default="")
+    pull_policy: Mapped[str] = mapped_column(sa.String(16), default="")
+    # Where the pull credentials came from; there is deliberately no column for the password.
+    credential_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    credential_registry: Mapped[str | None] = mapped_column(sa.String(1024))
+    credential_username: Mapped[str | None] = mapped_column(sa.String(255))
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    detach: Mapped[bool] = mapped_column(default=False)
+    ignore_failure: Mapped[bool] = mapped_column(default=False)
+    started: Mapped[datetime | None]
+    finished: Mapped[datetime | None]
+
+    stage: Mapped[Stage] = relationship(back_populates="steps")
+
+
+class Log(Base):
+    """The output of one step; TEXT holds up to 1 GB on PostgreSQL, far above the store's limit."""
+
+    __tablename__ = "logs"
+
+    step_id: Mapped[int] = mapped_column(sa.ForeignKey("steps.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    truncated: Mapped[bool] = mapped_column(default=False)
+
+
+class Finding(Base):
+    """What the cache guard saw: a private image at risk of being, or being, run without credentials."""
+
+    __tablename__ = "findings"
+    __table_args__ = (sa.UniqueConstraint("build_id", "dedupe_key", name="uq_findings_build_id_dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(sa.ForeignKey("builds.id", ondelete="CASCADE"))
+    step_id: Mapped[int | None] = mapped_column(sa.ForeignKey("steps.id", ondelete="CASCADE"))
+    kind: Mapped[FindingKind] = mapped_column(enum_column(FindingKind))
+    image: Mapped[str] = mapped_column(sa.String(1024))
+    node: Mapped[str] = mapped_column(sa.String(253), default="")
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    # A digest of (step, kind, image, node): a unique key even where step_id is NULL, which
+    # SQL unique constraints would treat as distinct.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(64))
+    created: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,193 @@
+"""Plain frozen values the store takes in and hands out; no ORM object ever leaves a session.
+
+`CredentialSource` says where a step's pull credentials come from and has no field for a
+password: a password cannot reach the database through this API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pipeline_queue.store.status import FindingKind, Status, StepKind
+
+DEFAULT_STAGE_TIMEOUT = 3600
+"""Seconds a stage may run before the workers stop it (Drone's default build timeout: 60 minutes)."""
+
+
+@dataclass(frozen=True)
+class CredentialSource:
+    """Which repository secret and which registry key of its config.json supply a step's credentials."""
+
+    secret: str
+    registry: str
+    username: str = ""
+
+
+@dataclass(frozen=True)
+class NewStep:
+    """A step or service to create with its stage; its order in `NewStage.steps` gives its number."""
+
+    name: str
+    image: str
+    kind: StepKind = StepKind.STEP
+    pull_policy: str = ""
+    credential_source: CredentialSource | None = None
+    detach: bool = False
+    ignore_failure: bool = False
+
+
+@dataclass(frozen=True)
+class NewStage:
+    """A pipeline of a new build: the compiled, secret-free plan and the steps the workers will run."""
+
+    name: str
+    plan: Mapping[str, Any]
+    steps: tuple[NewStep, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    timeout_seconds: int = DEFAULT_STAGE_TIMEOUT
+
+
+@dataclass(frozen=True)
+class NewBuild:
+    """What the producer knows about the event that starts a build."""
+
+    repo: str
+    event: str
+    branch: str = ""
+    ref: str = ""
+    commit: str = ""
+    message: str = ""
+    author: str = ""
+    trigger: str = ""
+
+
+@dataclass(frozen=True)
+class RepositoryRecord:
+    id: int
+    slug: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """A build row; `repo` is the repository's `owner/name`."""
+
+    id: int
+    repo_id: int
+    repo: str
+    number: int
+    status: Status
+    event: str
+    branch: str
+    ref: str
+    commit: str
+    message: str
+    author: str
+    trigger: str
+    cancel_requested: bool
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    id: int
+    stage_id: int
+    name: str
+    number: int
+    kind: StepKind
+    status: Status
+    exit_code: int | None
+    node: str
+    image: str
+    image_id: str
+    pull_policy: str
+    credential_source: CredentialSource | None
+    error: str
+    detach: bool
+    ignore_failure: bool
+    started: datetime | None
+    finished: datetime | None
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """A stage with its steps in order; `version` grows by one on every change to the stage row."""
+
+    id: int
+    build_id: int
+    name: str
+    number: int
+    status: Status
+    depends_on: tuple[str, ...]
+    plan: dict[str, Any]
+    namespace: str
+    error: str
+    timeout_seconds: int
+    version: int
+    started: datetime | None
+    finished: datetime | None
+    steps: tuple[StepRecord, ...]
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    id: int
+    build_id: int
+    step_id: int | None
+    kind: FindingKind
+    image: str
+    node: str
+    mode: str
+    action: str
+    detail: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class BuildDetail:
+    """A build with its stages (each with its steps) and its findings."""
+
+    build: BuildRecord
+    stages: tuple[StageRecord, ...]
+    findings: tuple[FindingRecord, ...]
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    step_id: int
+    text: str
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class ActiveStage:
+    """A stage that is not finished, for the periodic resync to advance."""
+
+    id: int
+    build_id: int
+    status: Status
+    version: int
+    started: datetime | None
+    timeout_seconds: int
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class StepUpdate:
+    """The step after `update_step`; `changed` is False when the update was stale or repeated."""
+
+    step: StepRecord
+    changed: bool
+
+
+@dataclass(frozen=True)
+class FindingAdded:
+    """The finding after `add_finding`; `created` is False when an equal one was already recorded."""
+
+    finding: FindingRecord
+    created: bool
