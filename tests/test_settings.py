@@ -1,0 +1,43 @@
+"""Settings come from the environment once, with a working default for every field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline_queue.errors import UsageError
+from pipeline_queue.settings import Settings
+
+
+def test_defaults_work_on_one_machine():
+    settings = Settings.from_env({})
+    assert settings.pull.allowed == ("Always", "IfNotPresent", "Never")
+    assert settings.paths.data_dir == Path(".pipeline-queue")
+    assert settings.paths.kubeconfig is None
+    assert settings.queue.redis_url == "" and settings.store.database_url == ""
+    assert settings.run.stage_timeout == 3600
+
+
+def test_values_are_read_from_the_environment():
+    settings = Settings.from_env({
+        "PQ_PULL_ALLOWED": "Always, IfNotPresent",
+        "PQ_PULL_ALWAYS_REGISTRIES": "registry.example.com *.corp.example.com",
+        "PQ_DATA_DIR": "/var/lib/pq", "KUBECONFIG": "/etc/kube/config",
+        "REDIS_URL": "redis://127.0.0.1:6379/3", "PQ_STAGE_TIMEOUT": "60",
+    })
+    assert settings.pull.pull_settings().allowed == ("Always", "IfNotPresent")
+    assert settings.pull.always_registries == ("registry.example.com", "*.corp.example.com")
+    assert settings.paths.data_dir == Path("/var/lib/pq")
+    assert settings.paths.kubeconfig == Path("/etc/kube/config")
+    assert settings.queue.redis_url.endswith("/3")
+    assert settings.run.stage_timeout == 60
+
+
+@pytest.mark.parametrize(
+    "env, where",
+    [({"PQ_PULL_ALLOWED": "Sometimes"}, "PQ_PULL_ALLOWED"), ({"PQ_STAGE_TIMEOUT": "soon"}, "PQ_STAGE_TIMEOUT")],
+)
+def test_bad_values_name_the_variable(env, where):
+    with pytest.raises(UsageError, match=where):
+        Settings.from_env(env)
