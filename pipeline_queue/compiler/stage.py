@@ -12,6 +12,7 @@ from pipeline_queue.compiler.graph import dependencies
 from pipeline_queue.compiler.objects import docker_config_secret, headless_service, opaque_secret, workspace_claim
 from pipeline_queue.compiler.plan import CompiledStep, Plan
 from pipeline_queue.compiler.pods import PodSpecInput, StageScope, step_pod
+from pipeline_queue.compiler.substitution import Substituted, substitute_pipeline
 from pipeline_queue.compiler.volumes import pipeline_volumes, workspace_of
 from pipeline_queue.errors import CompileError, ImageReferenceError
 from pipeline_queue.images import ImageRef, parse_image
@@ -33,6 +34,8 @@ class _StageCompiler:
     """The state of compiling one stage: its names, labels, credentials and what it has found."""
 
     def __init__(self, pipeline: Pipeline, context: BuildContext, settings: CompilerSettings) -> None:
+        substituted = _substitute(pipeline, context, settings)
+        pipeline = substituted.pipeline
         self.pipeline, self.context, self.settings = pipeline, context, settings
         self.stage_id = context.effective_stage_id(pipeline.name)
         self.stage = naming.stage_part(self.stage_id)
@@ -53,6 +56,7 @@ class _StageCompiler:
             system=stage_variables(pipeline, context, workspace=workspace, runner_name=settings.runner_name),
             volumes=pipeline_volumes(pipeline),
             refs=SecretRefs(naming.env_secret_name(self.stage)),
+            warnings=list(substituted.warnings),
         )
         self.keyring: Keyring | None = None
 
@@ -160,6 +164,13 @@ class _StageCompiler:
         return opaque_secret(
             self.scope.refs.secret_name, namespace=self.scope.namespace, labels=self.labels, values=values
         )
+
+
+def _substitute(pipeline: Pipeline, context: BuildContext, settings: CompilerSettings) -> Substituted:
+    """Drone's runner substitutes ${...} in the file before compiling it, with the build's variables and
+    never a secret; the Kubernetes escaping of `$` (environ.literal) applies later, to what this leaves."""
+    variables = stage_variables(pipeline, context, workspace=workspace_of(pipeline), runner_name=settings.runner_name)
+    return substitute_pipeline(pipeline, variables)
 
 
 def _namespace(pipeline: Pipeline, context: BuildContext) -> str:

@@ -181,7 +181,8 @@ def test_a_missing_secret_is_a_warning_and_no_key() -> None:
 
 def test_dollars_survive_kubernetes_expansion() -> None:
     plan = compile_text(
-        "kind: pipeline\ntype: kubernetes\nname: s\nenvironment:\n  A: 'cost $5 $$ $(DRONE_BRANCH) $(NOPE'\n"
+        # `$$$$`: Drone's substitution makes it `$$`, which Kubernetes' expansion must then leave alone
+        "kind: pipeline\ntype: kubernetes\nname: s\nenvironment:\n  A: 'cost $5 $$$$ $(DRONE_BRANCH) $(NOPE'\n"
         "steps:\n- name: p\n  image: alpine:3\n"
     )
     env = env_of(plan.steps[0].pod)
