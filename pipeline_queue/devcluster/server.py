@@ -1,0 +1,194 @@
+"""The HTTP/1.1 server of the development cluster: JSON in and out, chunked streams for watch and logs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import select
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .dispatch import Dispatcher, Streamer
+from .errors import ApiError
+from .handlers import Reply
+from .routes import Request, parse_query, route
+from .store import Store
+
+log = logging.getLogger(__name__)
+_MAX_BODY = 3 * 1024 * 1024  # the real server refuses request bodies over 3 MiB
+_IDLE_TIMEOUT = 120.0
+
+
+def _internal(error: Exception) -> Reply:
+    message = f"Internal error occurred: {type(error).__name__}"
+    return Reply(500, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                       "message": message, "reason": "InternalError", "code": 500})
+
+
+class _ChunkedOutput:
+    """The body of a streamed response, written as HTTP/1.1 chunks."""
+
+    def __init__(self, handler: _Handler, stopping: threading.Event) -> None:
+        self._handler = handler
+        self.stopping = stopping
+
+    def write(self, data: bytes) -> None:
+        self._handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self._handler.wfile.flush()
+
+    def alive(self) -> bool:
+        """False once the client closed its end (a readable socket with nothing to read)."""
+        connection = self._handler.connection
+        try:
+            readable, _, _ = select.select([connection], [], [], 0)
+            return not readable or connection.recv(1, socket.MSG_PEEK) != b""
+        except (OSError, ValueError):
+            return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pipeline-queue-devcluster"
+    timeout = _IDLE_TIMEOUT
+    # One buffered write per response and no Nagle: otherwise keep-alive requests stall on delayed ACKs.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
+    server: _HttpServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, add=False)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = b""
+            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            self.rfile.readline()
+            return body
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", message="the request body is larger than 3 MiB")
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        try:
+            request = Request(self.command, route(self.path), parse_query(self.path),
+                              self.headers.get("Content-Type") or "", self._read_body())
+            result: Reply | Streamer = self.server.dispatcher.dispatch(request)
+        except ApiError as error:
+            result = Reply(error.code, error.status())
+        except Exception as error:
+            log.exception("devcluster: %s %s failed", self.command, self.path)
+            result = _internal(error)
+        if isinstance(result, Reply):
+            self._reply(result)
+        else:
+            self._stream(result)
+
+    def _reply(self, reply: Reply) -> None:
+        body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+        self.send_response(reply.code)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for warning in reply.warnings:
+            self.send_header("Warning", "299 - " + json.dumps(warning))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self, streamer: Streamer) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", streamer.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.server.streams.add(streamer)
+        try:
+            streamer.run(_ChunkedOutput(self, self.server.stopping))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True  # the client went away mid-stream
+        finally:
+            self.server.streams.discard(streamer)
+            streamer.close()
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], dispatcher: Dispatcher | None = None) -> None:
+        super().__init__(address, _Handler)
+        self.dispatcher: Dispatcher = dispatcher  # type: ignore[assignment]
+        self.stopping = threading.Event()
+        self.streams: set[Streamer] = set()
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            (self._connections.add if add else self._connections.discard)(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-reply is normal (watch stops, timeouts); anything else is printed."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+    def drop_connections(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class ApiServer:
+    """Serves a Store over the Kubernetes REST API on 127.0.0.1 (`port=0`: any free port)."""
+
+    def __init__(self, store: Store, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
+                 bookmark_interval: float = 10.0) -> None:
+        self._http = _HttpServer((host, port))
+        host, port = self._http.server_address[:2]  # type: ignore[misc]
+        self.host, self.port = str(host), int(port)
+        self._http.dispatcher = Dispatcher(store, data_dir=data_dir, address=f"{self.host}:{self.port}",
+                                           bookmark_interval=bookmark_interval)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ApiServer:
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="devcluster-api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end every watch and log stream, close every connection."""
+        self._http.stopping.set()
+        if self._thread is not None:
+            self._http.shutdown()
+            self._thread.join()
+        for streamer in list(self._http.streams):
+            streamer.close()
+        self._http.drop_connections()
+        self._http.server_close()

@@ -1,0 +1,48 @@
+"""`pipeline-queue devcluster` as a user runs it: foreground, a kubeconfig, the official client, Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import kubernetes
+
+
+def wait_for(condition, *, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def test_devcluster_command_serves_the_official_client_until_interrupted(tmp_path):
+    kubeconfig = tmp_path / "kube" / "config"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_queue", "devcluster", "--nodes", "3", "--kubeconfig", str(kubeconfig)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for(kubeconfig.exists)
+        api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
+        core = kubernetes.client.CoreV1Api(api)
+        nodes = wait_for(lambda: sorted(n.metadata.name for n in core.list_node().items) or None)
+        assert nodes == ["node-1", "node-2", "node-3"]
+        core.create_namespaced_pod("default", {
+            "metadata": {"name": "hello"},
+            "spec": {"restartPolicy": "Never",
+                     "containers": [{"name": "c", "image": "busybox:1.36", "command": ["echo", "hello from a pod"]}]},
+        })
+        wait_for(lambda: core.read_namespaced_pod("hello", "default").status.phase == "Succeeded")
+        assert core.read_namespaced_pod_log("hello", "default") == "hello from a pod\n"
+        assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
+        api.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "kubeconfig written to" in out
