@@ -1,0 +1,27 @@
+"""The only place pipeline-queue talks to Kubernetes: a client factory, a handful of verbs and their errors."""
+
+from pipeline_queue.kube.client import make_api_client
+from pipeline_queue.kube.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    KubeError,
+    NotFoundError,
+    TransientKubeError,
+)
+from pipeline_queue.kube.retry import RetryPolicy
+from pipeline_queue.kube.verbs import Kube
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConflictError",
+    "ForbiddenError",
+    "InvalidError",
+    "Kube",
+    "KubeError",
+    "NotFoundError",
+    "RetryPolicy",
+    "TransientKubeError",
+    "make_api_client",
+]

@@ -1,0 +1,150 @@
+"""advance_stage: read a stage and its pods, decide, act, return. Idempotent; what the Celery task calls.
+
+Safe to run twice at once or again after a crash: pod names are deterministic (AlreadyExists is success),
+the store only moves a step forward, and a finished stage never changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline_queue.kube import Kube, KubeError, TransientKubeError
+from pipeline_queue.reconcile.apply import Applier, Outcome
+from pipeline_queue.reconcile.conditions import BuildFacts
+from pipeline_queue.reconcile.objects import delete_stage_objects
+from pipeline_queue.reconcile.plan import StagePlan
+from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
+from pipeline_queue.settings import Settings
+from pipeline_queue.store import BuildRecord, Status, finish_build, finish_stage, get_build, get_stage, start_stage
+
+log = logging.getLogger(__name__)
+MAX_PASSES = 3
+"""Passes per call: a step that fails on creation can unblock others, decided in the next pass."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AdvanceResult:
+    """What one `advance_stage` call did and what the caller should do next."""
+
+    stage_id: int
+    status: Status | None
+    """The stage's status afterwards; None when the stage does not exist (its build was deleted)."""
+    finished: bool
+    created: tuple[str, ...] = ()
+    """Pods this call created."""
+    recorded: tuple[str, ...] = ()
+    """Steps whose record this call moved forward."""
+    retry_after: float | None = None
+    """Call again after this many seconds even without a pod event (a timeout is due then)."""
+    error: str = ""
+
+
+def advance_stage(
+    stage_id: int,
+    *,
+    sessions: sessionmaker[Session],
+    kube: Kube,
+    settings: Settings,
+    now: Callable[[], datetime] = _utcnow,
+) -> AdvanceResult:
+    """Move stage `stage_id` on as far as it can go now, and say what happened."""
+    created: list[str] = []
+    recorded: list[str] = []
+    for _ in range(MAX_PASSES):
+        view = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now)
+        if isinstance(view, AdvanceResult):
+            return _merge(view, created, recorded)
+        decision = decide(view)
+        applier = Applier(stage_id, plan=view.plan, sessions=sessions, kube=kube, now=now)
+        outcome = applier.apply(decision)
+        created += outcome.created
+        recorded += outcome.recorded
+        if not outcome.again:
+            return _result(stage_id, view, decision, outcome, created=created, recorded=recorded)
+    return AdvanceResult(stage_id, view.status, finished=False, created=tuple(created), recorded=tuple(recorded),
+                         retry_after=0.0)
+
+
+def _read(
+    stage_id: int, *, sessions: sessionmaker[Session], kube: Kube, settings: Settings, now: Callable[[], datetime]
+) -> StageView | AdvanceResult:
+    """The stage, its build and its pods (read in that order: a step recorded running has a pod to list)."""
+    with sessions.begin() as session:
+        stage = get_stage(session, stage_id)
+        if stage is None:
+            return AdvanceResult(stage_id, None, finished=True, error=f"stage {stage_id} does not exist")
+        plan = StagePlan.from_json(stage.plan)
+        if stage.status is Status.PENDING:
+            stage = start_stage(session, stage_id, namespace=plan.namespace, at=now())
+        detail = get_build(session, stage.build_id)
+    assert detail is not None  # a stage cannot outlive its build
+    pods = {}
+    if not stage.status.terminal:
+        try:
+            pods = {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
+        except KubeError as error:
+            return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
+    return StageView(
+        plan=plan,
+        status=stage.status,
+        steps={step.name: step.status for step in stage.steps},
+        pods=pods,
+        now=now(),
+        started=stage.started and _aware(stage.started),
+        facts=_facts(detail.build),
+        cancel=detail.build.cancel_requested,
+        timeouts=Timeouts(stage=stage.timeout_seconds or settings.run.stage_timeout, start=settings.run.start_timeout),
+    )
+
+
+def _fail(
+    stage_id: int, plan: StagePlan, *, sessions: sessionmaker[Session], kube: Kube, error: KubeError,
+    now: Callable[[], datetime],
+) -> AdvanceResult:
+    """The API failed us past the retries (or refused outright): the stage ends with the reason, as an error."""
+    reason = f"the stage cannot go on: {error}"
+    if isinstance(error, TransientKubeError):
+        reason = f"the Kubernetes API is unavailable: {error}"
+    with sessions.begin() as session:
+        stage = finish_stage(session, stage_id, status=Status.ERROR, error=reason, at=now())
+        finish_build(session, stage.build_id, at=now())
+    delete_stage_objects(kube, plan)
+    return AdvanceResult(stage_id, stage.status, finished=True, error=stage.error)
+
+
+def _result(
+    stage_id: int, view: StageView, decision: Decision, outcome: Outcome, *, created: list[str], recorded: list[str]
+) -> AdvanceResult:
+    status = outcome.status or view.status
+    return AdvanceResult(
+        stage_id,
+        status,
+        finished=status.terminal,
+        created=tuple(created),
+        recorded=tuple(recorded),
+        retry_after=None if status.terminal else decision.retry_after,
+        error=outcome.error,
+    )
+
+
+def _merge(result: AdvanceResult, created: list[str], recorded: list[str]) -> AdvanceResult:
+    return AdvanceResult(result.stage_id, result.status, finished=result.finished, created=tuple(created),
+                         recorded=tuple(recorded), retry_after=result.retry_after, error=result.error)
+
+
+def _facts(build: BuildRecord) -> BuildFacts:
+    return BuildFacts(repo=build.repo, branch=build.branch, event=build.event, ref=build.ref)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the store writes UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

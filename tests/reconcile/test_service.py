@@ -1,0 +1,213 @@
+"""advance_stage end to end: a SQLite store and the development cluster, advanced in a loop until the stage ends."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import kubernetes
+import pytest
+
+from pipeline_queue.devcluster.cluster import DevCluster
+from pipeline_queue.kube import Kube, RetryPolicy, make_api_client
+from pipeline_queue.reconcile.objects import publish_secrets
+from pipeline_queue.reconcile.plan import new_stage
+from pipeline_queue.reconcile.service import AdvanceResult, advance_stage
+from pipeline_queue.settings import Settings
+from pipeline_queue.store import (
+    NewBuild,
+    Status,
+    create_build,
+    create_engine,
+    database_url,
+    get_log,
+    get_stage,
+    migrate,
+    request_cancel,
+    session_factory,
+)
+from tests.reconcile.builders import compile_text
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    base = tmp_path_factory.mktemp("reconcile-devcluster")
+    with DevCluster(nodes=2, data_dir=base / "data", kubeconfig=base / "kubeconfig") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def kube(cluster: DevCluster) -> Kube:
+    return Kube(make_api_client(cluster.kubeconfig_path), retry=RetryPolicy(attempts=3, base_delay=0.05))
+
+
+@pytest.fixture
+def namespace(cluster: DevCluster) -> str:
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    client = cluster.api_client()
+    kubernetes.client.CoreV1Api(client).create_namespace({"metadata": {"name": name}})
+    client.close()
+    return name
+
+
+@pytest.fixture
+def sessions(tmp_path: Path):
+    url = database_url(data_dir=tmp_path)
+    migrate(url)
+    engine = create_engine(url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+class Run:
+    """One enqueued stage: the producer's part done (Secrets in Kubernetes, build in the store)."""
+
+    def __init__(self, text: str, *, namespace: str, sessions, kube: Kube, secrets=None) -> None:
+        self.plan = compile_text(text, namespace=namespace, stage_id=uuid.uuid4().hex[:8], secrets=secrets)
+        self.sessions, self.kube, self.namespace = sessions, kube, namespace
+        publish_secrets(self.plan, kube=kube)
+        with sessions.begin() as session:
+            detail = create_build(session, NewBuild(repo="octo/app", event="push", branch="main"),
+                                  stages=[new_stage(self.plan)])
+        self.stored_plan = detail.stages[0].plan
+        self.build_id, self.stage_id = detail.build.id, detail.stages[0].id
+        self.pod_uids: dict[str, set[str]] = {}
+        self.policies: dict[str, str] = {}
+
+    def advance(self) -> AdvanceResult:
+        return advance_stage(self.stage_id, sessions=self.sessions, kube=self.kube, settings=SETTINGS)
+
+    def watch_pods(self) -> None:
+        for pod in self.kube.list_pods(self.namespace):
+            name = pod["metadata"]["name"]
+            self.pod_uids.setdefault(name, set()).add(pod["metadata"]["uid"])
+            self.policies[name] = pod["spec"]["containers"][0]["imagePullPolicy"]
+
+    def until_finished(self, *, timeout: float = 30.0, until=None) -> AdvanceResult:
+        """Advance, look at the pods, pause briefly; bounded by `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.advance()
+            self.watch_pods()
+            if result.finished or (until is not None and until(result)):
+                return result
+            assert time.monotonic() < deadline, f"stage {self.stage_id} did not finish in {timeout}s"
+            time.sleep(0.05)
+
+    def stage(self):
+        with self.sessions.begin() as session:
+            return get_stage(session, self.stage_id)
+
+    def log(self, step_id: int) -> str:
+        with self.sessions.begin() as session:
+            return get_log(session, step_id).text
+
+    def leftovers(self) -> dict[str, list[str]]:
+        deadline = time.monotonic() + 10
+        while True:
+            left = {kind: [o["metadata"]["name"] for o in self.kube.list(kind, self.namespace)]
+                    for kind in ("Pod", "Secret", "Service", "PersistentVolumeClaim")}
+            if not any(left.values()) or time.monotonic() > deadline:
+                return left
+            time.sleep(0.05)
+
+
+PIPELINE = """
+kind: pipeline
+type: kubernetes
+name: default
+environment:
+  GREETING: {from_secret: greeting}
+steps:
+- name: build
+  image: alpine:3.19
+  commands: [echo building $GREETING]
+- name: test
+  image: alpine
+  commands: [echo testing]
+"""
+
+
+def test_a_stage_runs_to_success_and_leaves_nothing_behind(namespace, sessions, kube):
+    run = Run(PIPELINE.replace("{from_secret: greeting}", "hello"), namespace=namespace, sessions=sessions,
+              kube=kube)
+    result = run.until_finished()
+    assert result.status is Status.SUCCESS
+    stage = run.stage()
+    build, test = stage.steps
+    assert [s.status for s in stage.steps] == [Status.SUCCESS, Status.SUCCESS]
+    assert build.exit_code == 0 and build.node.startswith("node-") and test.node == build.node
+    assert build.image_id.startswith("docker.io/library/alpine@sha256:")
+    assert run.log(build.id) == "+ echo building $GREETING\nbuilding hello\n"
+    assert run.policies == {run.plan.steps[0].pod_name: "IfNotPresent", run.plan.steps[1].pod_name: "Always"}
+    assert run.leftovers() == {"Pod": [], "Secret": [], "Service": [], "PersistentVolumeClaim": []}
+
+
+def test_secret_values_reach_the_pod_but_never_the_database_nor_the_log(namespace, sessions, kube):
+    run = Run(PIPELINE, namespace=namespace, sessions=sessions, kube=kube, secrets={"greeting": "s3cr3t-value"})
+    assert "s3cr3t-value" not in repr(run.stored_plan)
+    assert run.stored_plan["secrets"] == [run.plan.secret["metadata"]["name"]]
+    assert run.until_finished().status is Status.SUCCESS
+    assert run.log(run.stage().steps[0].id).endswith("building ********\n")  # masked, as Drone does
+
+
+def test_a_failing_step_fails_the_stage_and_skips_the_next(namespace, sessions, kube):
+    run = Run(PIPELINE.replace("echo building $GREETING", "exit 3"), namespace=namespace, sessions=sessions,
+              kube=kube)
+    assert run.until_finished().status is Status.FAILURE
+    build, test = run.stage().steps
+    assert (build.status, build.exit_code, test.status) == (Status.FAILURE, 3, Status.SKIPPED)
+    assert run.leftovers()["Pod"] == []
+
+
+def test_an_image_that_cannot_be_pulled_fails_with_a_clear_error(namespace, sessions, kube):
+    text = PIPELINE.replace("image: alpine:3.19", "image: registry.example.com/team/app:1.0")
+    run = Run(text, namespace=namespace, sessions=sessions, kube=kube)
+    assert run.until_finished().status is Status.ERROR
+    build = run.stage().steps[0]
+    assert build.status is Status.ERROR
+    assert build.error.startswith("image registry.example.com/team/app:1.0 could not be pulled: "
+                                  "no credentials for registry.example.com (image_pull_secrets: none)")
+
+
+def test_two_concurrent_advances_never_make_a_duplicate_pod(namespace, sessions, kube):
+    run = Run(PIPELINE, namespace=namespace, sessions=sessions, kube=kube)
+    created: list[str] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            result = run.until_finished()
+            created.extend(result.created)
+            while not result.finished:
+                result = run.advance()
+        except BaseException as error:  # surfaced by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert run.stage().status is Status.SUCCESS
+    assert all(len(uids) == 1 for uids in run.pod_uids.values()), run.pod_uids
+    assert len(run.pod_uids) == 2
+
+
+def test_cancel_kills_the_running_step_and_removes_its_pod(namespace, sessions, kube):
+    run = Run(PIPELINE.replace("echo building $GREETING", "sleep 30"), namespace=namespace, sessions=sessions,
+              kube=kube)
+    run.until_finished(until=lambda _: run.stage().steps[0].status is Status.RUNNING)
+    with sessions.begin() as session:
+        request_cancel(session, run.build_id)
+    result = run.advance()
+    assert result.finished and result.status is Status.KILLED
+    build, test = run.stage().steps
+    assert (build.status, test.status) == (Status.KILLED, Status.SKIPPED)
+    assert run.leftovers()["Pod"] == []
