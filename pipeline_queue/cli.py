@@ -7,9 +7,11 @@ import sys
 import click
 
 from pipeline_queue import __version__
+from pipeline_queue.commands.builds import build_group, builds_command, logs_command
 from pipeline_queue.commands.devcluster import devcluster_command
 from pipeline_queue.commands.images import image_group
 from pipeline_queue.commands.pipelines import compile_command, demo_command, explain_command, lint_command
+from pipeline_queue.commands.queue import beat_command, watch_command, worker_command
 from pipeline_queue.commands.registry import registry_group
 from pipeline_queue.errors import PipelineQueueError
 
@@ -28,6 +30,12 @@ for command in (
     compile_command,
     demo_command,
     devcluster_command,
+    builds_command,
+    build_group,
+    logs_command,
+    worker_command,
+    beat_command,
+    watch_command,
 ):
     cli.add_command(command)
 

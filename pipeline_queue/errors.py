@@ -73,3 +73,9 @@ class StaleStateError(StoreError):
     """A stage changed since it was read (its version moved on): read it again and decide anew."""
 
     exit_code = 1
+
+
+class BrokerError(PipelineQueueError):
+    """Redis (the queue's broker) cannot be reached, or the embedded one cannot start."""
+
+    exit_code = 1

@@ -1,0 +1,195 @@
+"""`builds`, `build show` and `logs`: read-only views of the store, found as `up` finds it.
+
+The database is `DATABASE_URL`, else the SQLite file in `PQ_DATA_DIR`; nothing here writes to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline_queue.commands.common import echo_json
+from pipeline_queue.errors import StoreError
+from pipeline_queue.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pipeline_queue import store
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A read-only session on the configured database; a missing database is a StoreError."""
+    # Imported here: SQLAlchemy would slow every other subcommand's start.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pipeline_queue import store
+    from pipeline_queue.store.engine import DATABASE_FILE
+
+    settings = Settings.from_env()
+    url = store.database_url(data_dir=settings.paths.data_dir, url=settings.store.database_url)
+    database = settings.paths.data_dir / DATABASE_FILE
+    if not settings.store.database_url and not database.exists():
+        raise StoreError(f"no database at {database.absolute()}: run `pipeline-queue up` or set PQ_DATA_DIR")
+    engine = store.create_engine(url)
+    try:
+        with store.session_factory(engine, read_only=True).begin() as session:
+            yield session
+    except SQLAlchemyError as error:
+        raise StoreError(f"cannot read the database at {store.redacted(url)}: {type(error).__name__}") from error
+    finally:
+        engine.dispose()
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def build_row(build: store.BuildRecord) -> dict[str, Any]:
+    return {
+        "id": build.id,
+        "status": build.status.value,
+        "repo": build.repo,
+        "branch": build.branch,
+        "event": build.event,
+        "created": _time(build.created),
+    }
+
+
+def step_row(step: store.StepRecord) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "status": step.status.value,
+        "exit_code": step.exit_code,
+        "node": step.node,
+        "image": step.image,
+        "pull_policy": step.pull_policy,
+        "error": step.error,
+    }
+
+
+def detail_document(detail: store.BuildDetail) -> dict[str, Any]:
+    """The JSON of `build show`: stages with their steps, and the cache guard's findings."""
+    names = {step.id: f"{stage.name}/{step.name}" for stage in detail.stages for step in stage.steps}
+    return {
+        "id": detail.build.id,
+        "status": detail.build.status.value,
+        "stages": [
+            {"name": stage.name, "status": stage.status.value, "steps": [step_row(step) for step in stage.steps]}
+            for stage in detail.stages
+        ],
+        "findings": [
+            {
+                "kind": finding.kind.value,
+                "step": names.get(finding.step_id) if finding.step_id is not None else None,
+                "image": finding.image,
+                "node": finding.node,
+                "mode": finding.mode,
+                "action": finding.action,
+                "detail": finding.detail,
+                "created": _time(finding.created),
+            }
+            for finding in detail.findings
+        ],
+    }
+
+
+def require_build(session: Session, build_id: int) -> store.BuildDetail:
+    from pipeline_queue.store import get_build
+
+    detail = get_build(session, build_id)
+    if detail is None:
+        raise StoreError(f"build {build_id} does not exist (see `pipeline-queue builds`)")
+    return detail
+
+
+def find_step(detail: store.BuildDetail, wanted: str) -> store.StepRecord:
+    """The step named `wanted`, or `stage/step` when several pipelines have a step of that name."""
+    exact = [step for stage in detail.stages for step in stage.steps if step.name == wanted]
+    if len(exact) == 1:
+        return exact[0]
+    stage_name, slash, step_name = wanted.partition("/")
+    qualified = [
+        step for stage in detail.stages if stage.name == stage_name for step in stage.steps if step.name == step_name
+    ]
+    if slash and len(qualified) == 1:
+        return qualified[0]
+    choices = ", ".join(f"{stage.name}/{step.name}" for stage in detail.stages for step in stage.steps) or "none"
+    if len(exact) > 1:
+        raise StoreError(f"build {detail.build.id} has several steps named {wanted!r}: name one of {choices}")
+    raise StoreError(f"build {detail.build.id} has no step {wanted!r} (its steps: {choices})")
+
+
+@click.command("builds")
+@click.option("--limit", default=25, show_default=True, type=click.IntRange(1, 1000), help="How many builds.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list.")
+def builds_command(limit: int, as_json: bool) -> None:
+    """Builds, newest first."""
+    from pipeline_queue.store import list_builds
+
+    with reading() as session:
+        rows = [build_row(build) for build in list_builds(session, limit=limit)]
+    if as_json:
+        echo_json(rows)
+        return
+    table = Table("id", "status", "repo", "branch", "event", "created")
+    for row in rows:
+        table.add_row(*(str(row[key] or "") for key in ("id", "status", "repo", "branch", "event", "created")))
+    Console(soft_wrap=True).print(table)
+
+
+@click.group("build")
+def build_group() -> None:
+    """One build."""
+
+
+@build_group.command("show")
+@click.argument("build_id", metavar="N", type=int)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+def show_command(build_id: int, as_json: bool) -> None:
+    """Build N: its stages, their steps, and the cache guard's findings."""
+    with reading() as session:
+        document = detail_document(require_build(session, build_id))
+    if as_json:
+        echo_json(document)
+        return
+    print_detail(document)
+
+
+def print_detail(document: dict[str, Any]) -> None:
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(f"[bold]build {document['id']}[/bold]: {document['status']}")
+    for stage in document["stages"]:
+        table = Table("step", "status", "exit", "node", "image", "pull policy", "error",
+                      title=f"{stage['name']} ({stage['status']})", title_justify="left")
+        for step in stage["steps"]:
+            exit_code = "" if step["exit_code"] is None else str(step["exit_code"])
+            table.add_row(step["name"], step["status"], exit_code, step["node"], step["image"],
+                          step["pull_policy"], step["error"])
+        console.print(table)
+    for finding in document["findings"]:
+        console.print(f"[yellow]{finding['kind']}[/yellow] {finding['step'] or '-'}: {finding['image']} "
+                      f"on {finding['node'] or '-'} ({finding['mode']}, {finding['action']}) {finding['detail']}")
+
+
+@click.command("logs")
+@click.argument("build_id", metavar="N", type=int)
+@click.argument("step")
+def logs_command(build_id: int, step: str) -> None:
+    """The output of STEP of build N (write STAGE/STEP when two pipelines have a step of that name)."""
+    from pipeline_queue.store import LOG_LIMIT, get_log
+
+    with reading() as session:
+        found = find_step(require_build(session, build_id), step)
+        record = get_log(session, found.id)
+    text = record.text if record else ""
+    click.echo(text, nl=not text.endswith("\n") and bool(text))
+    if record is not None and record.truncated:
+        click.echo(f"(log of {step!r} truncated at {LOG_LIMIT} characters)", err=True)
