@@ -68,31 +68,7 @@ def test_urls_match(glob, target, expected):
     assert urls_match(glob, target) is expected
 
 
-# keyring_test.go TestDockerKeyringForGlob: every key must serve TARGET/foo/bar.
-@pytest.mark.parametrize(
-    ("key", "target"),
-    [
-        ("https://hello.kubernetes.io", "hello.kubernetes.io"),
-        ("https://*.docker.io", "prefix.docker.io"),
-        ("https://prefix.*.io", "prefix.docker.io"),
-        ("https://prefix.docker.*", "prefix.docker.io"),
-        ("https://*.docker.io/path", "prefix.docker.io/path"),
-        ("https://prefix.*.io/path", "prefix.docker.io/path/subpath"),
-        ("https://prefix.docker.*/path", "prefix.docker.io/path"),
-        ("https://*.docker.io:8888", "prefix.docker.io:8888"),
-        ("https://prefix.*.io:8888", "prefix.docker.io:8888"),
-        ("https://prefix.docker.*:8888", "prefix.docker.io:8888"),
-        ("https://*.docker.io/path:1111", "prefix.docker.io/path:1111"),
-        ("https://*.docker.io/v1/", "prefix.docker.io/path:1111"),
-        ("https://*.docker.io/v2/", "prefix.docker.io/path:1111"),
-        ("https://prefix.docker.*/path:1111", "prefix.docker.io/path:1111"),
-        ("prefix.docker.io:1111", "prefix.docker.io:1111/path"),
-        ("*.docker.io:1111", "prefix.docker.io:1111/path"),
-    ],
-)
-def test_keyring_for_glob(key, target):
-    matches = Keyring.from_configs([secret("regcred", {key: "foo"}, legacy=True)]).lookup(target + "/foo/bar")
-    assert [(m.username, m.auth.password, m.key, m.source) for m in matches] == [("foo", "oof", key, "regcred")]
+# TestDockerKeyringForGlob is ported verbatim in test_registry_kubelet_vectors.py.
 
 
 # keyring_test.go TestKeyringMiss
