@@ -13,6 +13,7 @@ from pipeline_queue.commands.images import image_group
 from pipeline_queue.commands.pipelines import compile_command, demo_command, explain_command, lint_command
 from pipeline_queue.commands.queue import beat_command, watch_command, worker_command
 from pipeline_queue.commands.registry import registry_group
+from pipeline_queue.commands.run import run_command
 from pipeline_queue.errors import PipelineQueueError
 
 
@@ -29,6 +30,7 @@ for command in (
     explain_command,
     compile_command,
     demo_command,
+    run_command,
     devcluster_command,
     builds_command,
     build_group,

@@ -1,7 +1,8 @@
 """The tasks, kept thin: decode the arguments, call one service function, send what it asks for, return.
 
-`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile) and re-sends itself when the
-stage wants another look later; `pq.resync()` sends `advance` for every unfinished stage.
+`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile), re-sends itself when the
+stage wants another look later and, once the stage is finished, sends the stages that waited on it;
+`pq.resync()` sends `advance` for every unfinished stage.
 """
 
 from __future__ import annotations
@@ -47,14 +48,19 @@ def register_tasks(app: QueueApp) -> None:
     def advance(task: Task, stage_id: int) -> None:
         """Reconcile the stage once; when it asks for another look, send this task again with a countdown."""
         # Imported here so that workers import (and tests of the app run) without the reconcile layer.
+        from pipeline_queue.producer.dependencies import may_start, release_waiting
         from pipeline_queue.reconcile import advance_stage
 
         resources = resources_for(app.settings)
-        result = advance_stage(
-            int(stage_id), sessions=resources.sessions(), kube=resources.kube(), settings=app.settings
-        )
+        sessions = resources.sessions()
+        # A stage that waits on other pipelines is sent again when the last of them finishes.
+        if not may_start(sessions, int(stage_id)):
+            return
+        result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=app.settings)
         if not result.finished and result.retry_after is not None:
             task.apply_async((int(stage_id),), countdown=bounded_countdown(result.retry_after))
+        if result.finished:
+            send_advances(app, release_waiting(sessions, int(stage_id)))
 
     @app.task(name=RESYNC_TASK)
     def resync() -> int:

@@ -32,7 +32,7 @@ from pipeline_queue.store.records import (
     StepRecord,
     StepUpdate,
 )
-from pipeline_queue.store.stages import active_stages, finish_stage, get_stage, start_stage
+from pipeline_queue.store.stages import active_stages, finish_stage, get_stage, set_stage_plan, start_stage
 from pipeline_queue.store.status import ACTIVE, TERMINAL, FindingKind, Status, StepKind, combined_status
 from pipeline_queue.store.steps import LOG_LIMIT, append_log, get_log, set_log, update_step
 
@@ -77,6 +77,7 @@ __all__ = [
     "request_cancel",
     "session_factory",
     "set_log",
+    "set_stage_plan",
     "start_stage",
     "update_step",
 ]

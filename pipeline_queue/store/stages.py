@@ -1,4 +1,4 @@
-"""Stages: read one with its steps, start it, finish it, list the unfinished ones for the resync.
+"""Stages: read one with its steps, start it, finish it, list the unfinished ones, set a pending one's plan.
 
 A stage row changes only through a compare-and-set on its `version`, so two workers advancing
 the same stage can never both apply a change they each decided on from the same reading.
@@ -6,6 +6,7 @@ the same stage can never both apply a change they each decided on from the same 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -151,3 +152,18 @@ def _require(session: Session, stage_id: int) -> StageRecord:
     if stage is None:
         raise StoreError(f"stage {stage_id} does not exist")
     return stage
+
+
+def set_stage_plan(session: Session, stage_id: int, plan: Mapping[str, Any]) -> StageRecord:
+    """Replace the plan of a pending stage (the producer stores the plan compiled with the stage's own id).
+
+    A stage that has started runs the plan it started with: changing it then is a UsageError.
+    """
+    stage = _require(session, stage_id)
+    if stage.status is not Status.PENDING:
+        raise UsageError(
+            f"stage {stage_id} ({stage.name!r}) is {stage.status.value}: only a pending stage's plan may be replaced"
+        )
+    if not _compare_and_set(session, stage, {"plan": dict(plan)}, expected_version=stage.version):
+        raise _stale(stage, stage.version)
+    return _require(session, stage_id)

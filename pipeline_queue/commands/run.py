@@ -1,0 +1,124 @@
+"""`pipeline-queue run FILE`: submit a pipeline file as a build and, with --follow, watch it to the end.
+
+The database is found as `builds` finds it (`DATABASE_URL`, else the data directory's SQLite file,
+created if missing); the broker as the workers find it; the cluster from `PQ_KUBECONFIG` or kubeconfig.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from pipeline_queue.commands.common import load_secrets_file
+from pipeline_queue.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from pipeline_queue.producer import SubmittedBuild
+    from pipeline_queue.store import StepRecord
+
+POLL_SECONDS = 0.5
+"""How often --follow reads the store."""
+
+
+@click.command("run")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--repo", default="local/repo", show_default=True, help="The repository, owner/name.")
+@click.option("--branch", default="main", show_default=True)
+@click.option("--commit", default="0" * 40, help="The commit SHA. Default: forty zeros.")
+@click.option("--event", default="push", show_default=True, help="push, pull_request, tag, promote, cron, custom.")
+@click.option("--secrets", "secrets_file", type=click.Path(dir_okay=False),
+              help="YAML mapping of secret name to value.")
+@click.option("--follow", is_flag=True, help="Print each step's progress and log; exit 1 unless the build passes.")
+def run_command(
+    file: str, repo: str, branch: str, commit: str, event: str, secrets_file: str | None, follow: bool
+) -> None:
+    """Run FILE: store the build, publish its Secrets, send its first stages to the workers."""
+    from pipeline_queue import store
+    from pipeline_queue.kube import Kube, make_api_client
+    from pipeline_queue.producer import check_file, submit_file
+
+    settings = Settings.from_env()
+    secrets = load_secrets_file(secrets_file)
+    check_file(file, secrets=secrets)  # a file that cannot run is refused before anything is touched
+    url = store.database_url(data_dir=settings.paths.data_dir, url=settings.store.database_url)
+    store.migrate(url)
+    engine = store.create_engine(url)
+    try:
+        sessions = store.session_factory(engine)
+        submitted = submit_file(
+            file, repo=repo, branch=branch, commit=commit, event=event, secrets=secrets, settings=settings,
+            sessions=sessions, kube=Kube(make_api_client(settings.paths.kubeconfig)), send=_sender(settings),
+        )
+        console = Console(soft_wrap=True, highlight=False)
+        _print_submitted(console, submitted)
+        if follow:
+            passed = follow_build(console, sessions, submitted.build_id)
+            sys.exit(0 if passed else 1)
+    finally:
+        engine.dispose()
+
+
+def _sender(settings: Settings) -> Callable[[Sequence[int]], int]:
+    from workers.app import make_app
+    from workers.tasks import send_advances
+
+    app = make_app(settings)
+
+    def send(stage_ids: Sequence[int]) -> int:
+        return send_advances(app, stage_ids)
+
+    return send
+
+
+def _print_submitted(console: Console, submitted: SubmittedBuild) -> None:
+    console.print(f"[bold]build #{submitted.number}[/bold] (id {submitted.build_id}) submitted")
+    for stage in submitted.stages:
+        if stage.stage_id is None:
+            console.print(f"  {escape(stage.name)}: not run ({escape(stage.skipped_reason or '')})")
+        else:
+            waiting = "" if stage.stage_id in submitted.enqueued else ", waits on its dependencies"
+            console.print(f"  {escape(stage.name)}: stage {stage.stage_id}{waiting}")
+
+
+def follow_build(console: Console, sessions: sessionmaker[Session], build_id: int) -> bool:
+    """Print every step status change and each finished step's log until the build ends; whether it passed."""
+    from pipeline_queue import store
+
+    seen: dict[int, store.Status] = {}
+    while True:
+        with sessions.begin() as session:
+            detail = store.get_build(session, build_id)
+            assert detail is not None  # written by this command
+            for stage in detail.stages:
+                for step in stage.steps:
+                    if seen.get(step.id) is not step.status:
+                        seen[step.id] = step.status
+                        _print_step(console, session, stage.name, step)
+        if detail.build.status.terminal:
+            console.print(f"[bold]build #{detail.build.number}: {detail.build.status.value}[/bold]")
+            return detail.build.status is store.Status.SUCCESS
+        time.sleep(POLL_SECONDS)
+
+
+def _print_step(console: Console, session: Session, stage: str, step: StepRecord) -> None:
+    from pipeline_queue import store
+
+    exit_code = "" if step.exit_code is None else f"exit code {step.exit_code}"
+    details = [text for text in (exit_code, step.error) if text]
+    suffix = f" ({escape('; '.join(dict.fromkeys(details)))})" if details else ""
+    console.print(f"{escape(stage)}/{escape(step.name)}: {step.status.value}{suffix}")
+    if step.status.terminal and step.status is not store.Status.SKIPPED:
+        log = store.get_log(session, step.id)
+        console.rule(f"{escape(stage)}/{escape(step.name)} log")
+        console.out(log.text.rstrip("\n") if log and log.text else "(no output)", highlight=False)
+        if log and log.truncated:
+            console.print("[dim](log truncated)[/dim]")
+        console.rule()

@@ -1,0 +1,17 @@
+"""The producer: a pipeline file becomes a build in the store, its Secrets in Kubernetes and `pq.advance` messages.
+
+`submit_file` does all three; `dependencies` decides when a stage that waits on other pipelines may run.
+"""
+
+from pipeline_queue.producer.dependencies import UPSTREAM_KEY, may_start, release_waiting
+from pipeline_queue.producer.submit import SubmittedBuild, SubmittedStage, check_file, submit_file
+
+__all__ = [
+    "UPSTREAM_KEY",
+    "SubmittedBuild",
+    "SubmittedStage",
+    "check_file",
+    "may_start",
+    "release_waiting",
+    "submit_file",
+]

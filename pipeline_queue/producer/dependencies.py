@@ -1,0 +1,101 @@
+"""Stages that wait on other pipelines (`depends_on`): when they may start, when they are skipped instead.
+
+As Drone's server does: a waiting stage starts once every stage it depends on is finished; it is skipped
+instead when the build is failing and its trigger does not ask for `status: failure` (or when the build
+is passing and its trigger leaves out `success`). What the trigger asks for is kept in the stored plan
+under UPSTREAM_KEY, since the stage row has no column for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline_queue.store import (
+    BuildDetail,
+    StageRecord,
+    Status,
+    finish_build,
+    finish_stage,
+    get_build,
+    get_stage,
+)
+
+UPSTREAM_KEY = "run_after_upstream"
+"""Plan key: {"success": bool, "failure": bool}, whether the stage runs when its build is passing / failing."""
+FAILED = frozenset({Status.FAILURE, Status.ERROR, Status.KILLED})
+
+
+def upstream_policy(*, on_success: bool, on_failure: bool) -> dict[str, bool]:
+    """The value stored under UPSTREAM_KEY."""
+    return {"success": on_success, "failure": on_failure}
+
+
+def may_start(sessions: sessionmaker[Session], stage_id: int) -> bool:
+    """False while the pending stage waits on unfinished stages, or when it was just skipped for its upstream."""
+    with sessions.begin() as session:
+        stage = get_stage(session, stage_id)
+        if stage is None or stage.status is not Status.PENDING or not stage.depends_on:
+            return True
+        detail = get_build(session, stage.build_id)
+        assert detail is not None  # a stage cannot outlive its build
+        verdict = _verdict(stage, detail)
+        if verdict is Status.SKIPPED:
+            _skip(session, stage)
+        return verdict is Status.RUNNING
+
+
+def release_waiting(sessions: sessionmaker[Session], stage_id: int) -> list[int]:
+    """After stage `stage_id` finished: the waiting stages of its build that may now run; skip the others.
+
+    Skipping one can finish the upstream of another, so it looks again until nothing changes.
+    Every caller may call it: sending `advance` twice for a stage is harmless.
+    """
+    ready: list[int] = []
+    with sessions.begin() as session:
+        finished = get_stage(session, stage_id)
+        if finished is None:
+            return []
+        build_id, changed = finished.build_id, True
+        while changed:
+            changed = False
+            detail = get_build(session, build_id)
+            if detail is None:
+                return []
+            for stage in detail.stages:
+                if stage.status is not Status.PENDING or not stage.depends_on or stage.id in ready:
+                    continue
+                verdict = _verdict(stage, detail)
+                if verdict is Status.SKIPPED:
+                    _skip(session, stage)
+                    changed = True
+                elif verdict is Status.RUNNING:
+                    ready.append(stage.id)
+    return ready
+
+
+def _verdict(stage: StageRecord, detail: BuildDetail) -> Status:
+    """PENDING while upstream runs; else RUNNING (start it) or SKIPPED."""
+    by_name = {other.name: other for other in detail.stages}
+    upstream = [by_name[name] for name in stage.depends_on if name in by_name]
+    if any(not other.status.terminal for other in upstream):
+        return Status.PENDING
+    # Drone judges by the whole build, not only the stages this one names.
+    failing = any(other.status in FAILED for other in detail.stages)
+    policy = _policy(stage.plan)
+    runs = policy["failure"] if failing else policy["success"]
+    return Status.RUNNING if runs else Status.SKIPPED
+
+
+def _policy(plan: Mapping[str, Any]) -> dict[str, bool]:
+    stored = plan.get(UPSTREAM_KEY)
+    if not isinstance(stored, Mapping):
+        return upstream_policy(on_success=True, on_failure=False)
+    return upstream_policy(on_success=bool(stored.get("success")), on_failure=bool(stored.get("failure")))
+
+
+def _skip(session: Session, stage: StageRecord) -> None:
+    finish_stage(session, stage.id, status=Status.SKIPPED)
+    finish_build(session, stage.build_id)
