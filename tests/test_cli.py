@@ -148,14 +148,27 @@ def test_explain_json_shows_policy_reason_and_credentials_without_secrets(cli):
     steps = {step["name"]: step for step in pipeline["steps"]}
     assert steps["lint"]["pull_policy"] == "Always"
     assert steps["test"]["pull_policy"] == "IfNotPresent"
-    assert steps["offline-check"]["pull_policy"] == "Never"
     assert steps["package"]["image"] == "registry.example.com/team/builder:1.0"
     assert steps["package"]["credentials"] == [
         {"secret": "dockerconfig", "registry": "registry.example.com", "username": "ci"}
     ]
-    assert steps["cache"]["kind"] == "service"
     for secret in ("s3cret", "demo-password", "example-codecov-token", "ZGVtbzpkZW1vLXBhc3N3b3Jk"):
         assert secret not in result.stdout + result.stderr
+
+
+def test_explain_covers_services_never_and_anonymous_pulls(cli, tmp_path):
+    pipeline = tmp_path / ".drone.yml"
+    pipeline.write_text(
+        "kind: pipeline\ntype: kubernetes\nname: default\n"
+        "services:\n- name: cache\n  image: redis:7\n"
+        "steps:\n- name: offline\n  image: alpine:3.20\n  pull: never\n  commands: [true]\n"
+    )
+    result = cli("explain", str(pipeline), "--json")
+    assert result.returncode == 0, result.stderr
+    steps = {step["name"]: step for step in json.loads(result.stdout)["pipelines"][0]["steps"]}
+    assert steps["cache"]["kind"] == "service" and steps["cache"]["pull_policy"] == "IfNotPresent"
+    assert steps["offline"]["pull_policy"] == "Never" and "never" in steps["offline"]["pull_reason"]
+    assert steps["offline"]["credentials"] == []
 
 
 def test_compile_never_prints_secret_values(cli):
@@ -163,7 +176,7 @@ def test_compile_never_prints_secret_values(cli):
     assert result.returncode == 0, result.stderr
     objects = json.loads(result.stdout)
     kinds = {obj["kind"] for obj in objects}
-    assert {"Pod", "Secret", "Service", "PersistentVolumeClaim"} <= kinds
+    assert {"Pod", "Secret", "PersistentVolumeClaim"} <= kinds
     text = result.stdout
     for secret in ("s3cret", "demo-password", "example-codecov-token"):
         assert secret not in text
