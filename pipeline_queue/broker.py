@@ -17,9 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pipeline_queue.errors import BrokerError
 from pipeline_queue.settings import Settings
+
+# Probing or stopping our own server: an answer or its absence is the result, retrying with backoff only waits.
+_NO_RETRY = Retry(NoBackoff(), 0)
 
 RECORD_FILE = "redis.json"
 """In the data directory: `{"url", "socket", "pid"}` of the embedded server while it runs."""
@@ -58,7 +63,7 @@ def stop(*, data_dir: Path) -> bool:
         record = _read_record(data_dir)
         if record is None:
             return False
-        client = redis.Redis(unix_socket_path=record["socket"])
+        client = redis.Redis(unix_socket_path=record["socket"], retry=_NO_RETRY)
         try:
             client.shutdown(save=True)
         except redis.ConnectionError:
@@ -105,7 +110,7 @@ def _running_url(data_dir: Path) -> str:
 
 
 def _answers(socket: str) -> bool:
-    client = redis.Redis(unix_socket_path=socket, socket_connect_timeout=1, socket_timeout=1)
+    client = redis.Redis(unix_socket_path=socket, socket_connect_timeout=1, socket_timeout=1, retry=_NO_RETRY)
     try:
         return bool(client.ping())
     except (redis.RedisError, OSError):

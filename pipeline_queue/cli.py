@@ -11,9 +11,10 @@ from pipeline_queue.commands.builds import build_group, builds_command, logs_com
 from pipeline_queue.commands.devcluster import devcluster_command
 from pipeline_queue.commands.images import image_group
 from pipeline_queue.commands.pipelines import compile_command, demo_command, explain_command, lint_command
-from pipeline_queue.commands.queue import beat_command, watch_command, worker_command
+from pipeline_queue.commands.queue import beat_command, flower_command, watch_command, worker_command
 from pipeline_queue.commands.registry import registry_group
 from pipeline_queue.commands.run import run_command
+from pipeline_queue.commands.up import up_command
 from pipeline_queue.errors import PipelineQueueError
 
 
@@ -38,6 +39,8 @@ for command in (
     worker_command,
     beat_command,
     watch_command,
+    flower_command,
+    up_command,
 ):
     cli.add_command(command)
 

@@ -1,6 +1,7 @@
 """`builds`, `build show` and `logs`: read-only views of the store, found as `up` finds it.
 
-The database is `DATABASE_URL`, else the SQLite file in `PQ_DATA_DIR`; nothing here writes to it.
+The database is `DATABASE_URL`, else the one of the `up` running in `PQ_DATA_DIR`, else the SQLite file
+there (`runtime.resolve`); nothing here writes to it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,16 +30,16 @@ if TYPE_CHECKING:
 def reading() -> Iterator[Session]:
     """A read-only session on the configured database; a missing database is a StoreError."""
     # Imported here: SQLAlchemy would slow every other subcommand's start.
+    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from pipeline_queue import store
-    from pipeline_queue.store.engine import DATABASE_FILE
+    from pipeline_queue.runtime import resolve
 
-    settings = Settings.from_env()
-    url = store.database_url(data_dir=settings.paths.data_dir, url=settings.store.database_url)
-    database = settings.paths.data_dir / DATABASE_FILE
-    if not settings.store.database_url and not database.exists():
-        raise StoreError(f"no database at {database.absolute()}: run `pipeline-queue up` or set PQ_DATA_DIR")
+    url = resolve(Settings.from_env()).database_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise StoreError(f"no database at {parsed.database}: run `pipeline-queue up` or set PQ_DATA_DIR")
     engine = store.create_engine(url)
     try:
         with store.session_factory(engine, read_only=True).begin() as session:

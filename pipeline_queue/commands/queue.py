@@ -1,6 +1,7 @@
-"""`worker`, `beat` and `watch`: the long-running processes of the queue, each in the foreground.
+"""`worker`, `beat`, `watch` and `flower`: the long-running processes of the queue, each in the foreground.
 
-Each finds Redis as `up` does (`REDIS_URL`, else the embedded one of `PQ_DATA_DIR`).
+Each finds Redis, the cluster and the database through `runtime.resolve`: the variables, else the `up`
+running in `PQ_DATA_DIR`, else that directory's embedded Redis and development cluster kubeconfig.
 """
 
 from __future__ import annotations
@@ -17,18 +18,21 @@ QUEUE_NAMES = ("control", "default", "cache")
 
 
 def _app(settings: Settings) -> Any:
-    from pipeline_queue.broker import redis_url_for
+    """The Celery app on the resolved broker; its `settings` carry the resolved kubeconfig and database."""
+    from pipeline_queue.runtime import resolve
     from workers.app import make_app
 
-    return make_app(settings, broker_url=redis_url_for(settings, data_dir=settings.paths.data_dir))
+    runtime = resolve(settings)
+    return make_app(runtime.applied(settings), broker_url=runtime.broker_url())
 
 
 @click.command("worker")
 @click.option("--queues", "-Q", default=",".join(QUEUE_NAMES), show_default=True,
               help="Comma-separated queues to consume (control, default, cache).")
 @click.option("--concurrency", "-c", type=click.IntRange(1, 512), help="Worker processes. Default: one per CPU.")
+@click.option("--hostname", "-n", help="The worker's node name (several workers on one machine). Default celery@HOST.")
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker_command(queues: str, concurrency: int | None, loglevel: str) -> None:
+def worker_command(queues: str, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
     """A Celery worker for pipeline-queue's tasks."""
     settings = Settings.from_env()
     names = [name.strip() for name in queues.split(",") if name.strip()]
@@ -37,6 +41,8 @@ def worker_command(queues: str, concurrency: int | None, loglevel: str) -> None:
     argv = ["worker", "--queues", ",".join(names), "--loglevel", loglevel, "--pool", "prefork"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
+    if hostname:
+        argv += ["--hostname", hostname]
     _app(settings).worker_main(argv=argv)
 
 
@@ -48,6 +54,18 @@ def beat_command(loglevel: str) -> None:
     settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
     schedule = settings.paths.data_dir / "celerybeat-schedule"
     _app(settings).start(argv=["beat", "--schedule", str(schedule), "--loglevel", loglevel])
+
+
+@click.command("flower", context_settings={"ignore_unknown_options": True})
+@click.option("--port", default=5555, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--address", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.argument("flower_args", nargs=-1, type=click.UNPROCESSED)
+def flower_command(port: int, address: str, flower_args: tuple[str, ...]) -> None:
+    """Flower, Celery's web monitor, on the same broker; further options go to Flower (`--basic-auth=...`).
+
+    Its HTTP API answers without authentication only with FLOWER_UNAUTHENTICATED_API=true (Flower's rule).
+    """
+    _app(Settings.from_env()).start(argv=["flower", f"--port={port}", f"--address={address}", *flower_args])
 
 
 @click.command("watch")
@@ -64,8 +82,9 @@ def watch_command() -> None:
     def send(stage_id: int) -> None:
         app.send_task(ADVANCE_TASK, args=(stage_id,))
 
-    watcher = PodWatcher(make_api_client(settings.paths.kubeconfig), send=send)
-    signal.signal(signal.SIGTERM, lambda *_: watcher.stop())
+    watcher = PodWatcher(make_api_client(app.settings.paths.kubeconfig), send=send)
+    # SIGTERM as Ctrl-C: only an exception interrupts the stream's blocking read (watcher.stop() waits for an event).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     click.echo("watching pods; Ctrl-C stops")
     try:
         watcher.run()

@@ -1,0 +1,221 @@
+"""`pipeline-queue up`: Redis, a cluster, the database, a worker, beat and the pod watcher on one machine.
+
+It runs in the foreground and restarts nothing: a child that dies is reported and everything stops.
+What it started is recorded in `<data_dir>/up.json`, where the other commands find it (`runtime.resolve`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+import yaml
+
+from pipeline_queue import broker
+from pipeline_queue.errors import BrokerError, PipelineQueueError, UsageError
+from pipeline_queue.runtime import KUBECONFIG_FILE, Runtime, holding_up_lock, write_up_record
+from pipeline_queue.settings import Settings
+from pipeline_queue.supervisor import Child, Supervisor
+
+DEVCLUSTER = "devcluster"
+QUEUE_PROCESSES = ("worker", "beat", "watch")
+START_TIMEOUT = 30.0
+"""Seconds the development cluster may take to answer on the address its kubeconfig names."""
+
+POLL_SECONDS = 0.2
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM: raised where `up` happens to be, so every `finally` on the way cleans up."""
+
+
+@click.command("up")
+@click.option("--nodes", type=click.IntRange(1, 500), help="Nodes of the development cluster. Default 2.")
+@click.option("--registries", type=click.Path(dir_okay=False, exists=True),
+              help="YAML file of the development cluster's simulated registries.")
+def up_command(nodes: int | None, registries: str | None) -> None:
+    """Start everything in the foreground; Ctrl-C stops it all."""
+    settings = Settings.from_env()
+    if settings.paths.kubeconfig is not None and (nodes or registries):
+        raise UsageError("--nodes and --registries shape the development cluster, which KUBECONFIG replaces")
+    data_dir = settings.paths.data_dir.absolute()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _interrupt)
+    try:
+        with holding_up_lock(data_dir):
+            code = _up(settings, data_dir=data_dir, nodes=nodes or 2, registries=registries)
+    except _Interrupted:
+        click.echo("stopped")
+        code = 0
+    sys.exit(code)
+
+
+def _interrupt(number: int, frame: FrameType | None) -> None:
+    # A second Ctrl-C must not cut the cleanup short: the children's stop is bounded anyway.
+    for ignored in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(ignored, signal.SIG_IGN)
+    raise _Interrupted
+
+
+def _up(settings: Settings, *, data_dir: Path, nodes: int, registries: str | None) -> int:
+    from pipeline_queue import store
+
+    supervisor = Supervisor(log_dir=data_dir / "logs")
+    started_redis = False
+    try:
+        cluster = None
+        if settings.paths.kubeconfig is None:
+            # It boots (a second or two) while Redis starts and the database migrates.
+            cluster = _start_devcluster(supervisor, data_dir=data_dir, nodes=nodes, registries=registries)
+        redis_url, started_redis = _redis(settings, data_dir=data_dir)
+        database_url = store.database_url(data_dir=data_dir, url=settings.store.database_url)
+        store.migrate(database_url)
+        if cluster is not None:
+            _wait_for(lambda: _server_answers(data_dir / KUBECONFIG_FILE), child=cluster,
+                      what="the development cluster to answer")
+        runtime = Runtime(data_dir=data_dir, redis_url=redis_url, database_url=database_url,
+                          kubeconfig=data_dir / KUBECONFIG_FILE if cluster else settings.paths.kubeconfig)
+        # The children inherit this process's environment (PQ_* settings, PATH) plus the resolved addresses.
+        env = {**os.environ, **runtime.environment()}
+        for name in QUEUE_PROCESSES:
+            supervisor.start(name, [sys.executable, "-m", "pipeline_queue", name], env=env)
+        record = _record(runtime, supervisor=supervisor, started_redis=started_redis)
+        _print_summary(runtime, supervisor=supervisor, record=write_up_record(data_dir, record))
+        return _supervise(supervisor)
+    finally:
+        _stop_children(supervisor)
+        if started_redis:
+            broker.stop(data_dir=data_dir)
+        if any(child.name == DEVCLUSTER for child in supervisor.children):
+            (data_dir / KUBECONFIG_FILE).unlink(missing_ok=True)  # it names a cluster that is gone
+
+
+def _redis(settings: Settings, *, data_dir: Path) -> tuple[str, bool]:
+    """The broker URL, and whether this call started the embedded server (then `up` stops it at the end)."""
+    if settings.queue.redis_url:
+        _check_broker(settings.queue.redis_url)
+        return settings.queue.redis_url, False
+    before = _embedded_pid(data_dir)
+    url = broker.ensure_embedded(data_dir)
+    return url, _embedded_pid(data_dir) != before
+
+
+def _embedded_pid(data_dir: Path) -> int | None:
+    try:
+        return int(json.loads((data_dir / broker.RECORD_FILE).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_broker(url: str) -> None:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:  # kombu raises the transport's own errors; any means "not reachable"
+        raise BrokerError(f"REDIS_URL {_redacted_redis(url)} does not answer: {type(error).__name__}") from None
+
+
+def _start_devcluster(supervisor: Supervisor, *, data_dir: Path, nodes: int, registries: str | None) -> Child:
+    """Start the development cluster as a child writing `<data_dir>/kubeconfig` (removed first: it is stale)."""
+    kubeconfig = data_dir / KUBECONFIG_FILE
+    kubeconfig.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "pipeline_queue", DEVCLUSTER, "--kubeconfig", str(kubeconfig),
+            "--nodes", str(nodes), "--data-dir", str(data_dir / DEVCLUSTER)]
+    if registries:
+        argv += ["--registries", str(Path(registries).absolute())]
+    return supervisor.start(DEVCLUSTER, argv, env={**os.environ, "PQ_DATA_DIR": str(data_dir)})
+
+
+def _wait_for(condition: Callable[[], bool], *, child: Child, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not condition():
+        if child.process.poll() is not None:
+            raise PipelineQueueError(_death_report(child))
+        if time.monotonic() > deadline:
+            raise PipelineQueueError(f"timed out after {START_TIMEOUT:.0f}s waiting for {what}; see {child.log}")
+        time.sleep(POLL_SECONDS / 4)
+
+
+def _server(kubeconfig: Path) -> str:
+    try:
+        config = yaml.safe_load(kubeconfig.read_text())
+        return str(config["clusters"][0]["cluster"]["server"])
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return ""  # not written yet, or half written
+
+
+def _server_answers(kubeconfig: Path) -> bool:
+    address = urlsplit(_server(kubeconfig))
+    if not address.hostname or not address.port:
+        return False
+    try:
+        socket.create_connection((address.hostname, address.port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _supervise(supervisor: Supervisor) -> int:
+    """Wait until a child exits (reported, exit code 1); Ctrl-C and SIGTERM arrive as `_Interrupted`."""
+    while True:
+        dead = supervisor.exited()
+        if dead is not None:
+            click.echo(_death_report(dead), err=True)
+            return 1
+        time.sleep(POLL_SECONDS)
+
+
+def _death_report(child: Child) -> str:
+    tail = child.tail()
+    shown = f"; the end of {child.log}:\n{tail}" if tail else f"; its log: {child.log}"
+    return f"{child.name} (pid {child.pid}) exited with code {child.process.returncode}, stopping everything{shown}"
+
+
+def _stop_children(supervisor: Supervisor) -> None:
+    queue = [child for child in reversed(supervisor.children) if child.name != DEVCLUSTER]
+    supervisor.stop(queue)
+    supervisor.stop()  # the development cluster last: the queue processes talk to it until they stop
+
+
+def _record(runtime: Runtime, *, supervisor: Supervisor, started_redis: bool) -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "data_dir": str(runtime.data_dir),
+        "redis_url": runtime.redis_url,
+        "embedded_redis": started_redis,
+        "kubeconfig": str(runtime.kubeconfig),
+        "database_url": runtime.database_url,
+        "children": {child.name: child.pid for child in supervisor.children},
+        "logs": {child.name: str(child.log) for child in supervisor.children},
+    }
+
+
+def _print_summary(runtime: Runtime, *, supervisor: Supervisor, record: Path) -> None:
+    from pipeline_queue.store import redacted
+
+    server = _server(runtime.kubeconfig) if runtime.kubeconfig else ""
+    cluster = "development cluster" if any(c.name == DEVCLUSTER for c in supervisor.children) else "KUBECONFIG"
+    click.echo(f"redis     {_redacted_redis(runtime.redis_url)}")
+    click.echo(f"cluster   {server or '?'} ({cluster}); KUBECONFIG={runtime.kubeconfig}")
+    click.echo(f"database  {redacted(runtime.database_url)}")
+    for child in supervisor.children:
+        click.echo(f"{child.name:<9} pid {child.pid}, log {child.log}")
+    click.echo(f"recorded in {record}; other commands with PQ_DATA_DIR={runtime.data_dir} use these. Ctrl-C stops.")
+
+
+def _redacted_redis(url: str) -> str:
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))

@@ -1,0 +1,125 @@
+"""`pipeline-queue up` as a user runs it: embedded Redis, development cluster, database, worker, beat, watcher.
+
+Each test starts the real command in a fresh data directory with REDIS_URL, KUBECONFIG and DATABASE_URL unset,
+and checks the parts through their own clients (the official Kubernetes client, Celery's `inspect ping`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import pytest
+
+from pipeline_queue import broker, runtime
+from pipeline_queue.settings import Settings
+from tests.conftest import ROOT, run_cli
+from workers.app import make_app
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 40.0
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    folder: Path
+    data_dir: Path
+
+    def output(self) -> str:
+        return (self.folder / "up.out").read_text(errors="replace")
+
+    def record(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / runtime.UP_RECORD).read_text())
+
+
+def _wait(condition: Callable[[], Any], *, what: str, up: Up, timeout: float = START_TIMEOUT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if up.process.poll() is not None:
+            pytest.fail(f"`up` exited with {up.process.returncode} while waiting for {what}:\n{up.output()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}:\n{up.output()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KUBECONFIG", "DATABASE_URL")}
+    env.update(PQ_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    with (tmp_path / "up.out").open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline_queue", "up", "--nodes", "2"], cwd=tmp_path, env=env,
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    started = Up(process=process, env=env, folder=tmp_path, data_dir=tmp_path / "data")
+    try:
+        _wait(lambda: (started.data_dir / runtime.UP_RECORD).exists(), what="up.json", up=started)
+        yield started
+    finally:
+        if process.poll() is None:  # a failed test: leave nothing running
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=STOP_TIMEOUT)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _nodes(kubeconfig: str) -> list[str]:
+    client = kubernetes.config.new_client_from_config(config_file=kubeconfig)
+    with client:
+        return sorted(node.metadata.name for node in kubernetes.client.CoreV1Api(client).list_node().items)
+
+
+def test_up_starts_everything_others_find_it_and_ctrl_c_stops_it_all(up: Up) -> None:
+    record = up.record()
+    assert set(record["children"]) == {"devcluster", "worker", "beat", "watch"}
+    assert record["kubeconfig"] == str(up.data_dir / "kubeconfig")
+    assert record["redis_url"].startswith("redis+socket://")
+
+    _wait(lambda: _nodes(record["kubeconfig"]) == ["node-1", "node-2"], what="two nodes", up=up)
+    app = make_app(Settings.from_env(up.env), broker_url=record["redis_url"])
+    replies = _wait(lambda: app.control.inspect(timeout=1).ping(), what="a worker answering ping", up=up)
+    assert all(reply == {"ok": "pong"} for reply in replies.values())
+
+    resolved = runtime.resolve(Settings.from_env(up.env))
+    assert (resolved.redis_url, str(resolved.kubeconfig)) == (record["redis_url"], record["kubeconfig"])
+    assert resolved.database_url == record["database_url"]
+    listed = run_cli("builds", "--json", cwd=up.folder, env=up.env)
+    assert (listed.returncode, listed.stdout.strip()) == (0, "[]"), listed.stderr
+    second = run_cli("up", cwd=up.folder, env=up.env)
+    assert second.returncode == 2 and "already runs" in second.stderr
+
+    up.process.send_signal(signal.SIGINT)
+    assert up.process.wait(timeout=STOP_TIMEOUT) == 0, up.output()
+    assert [name for name, pid in record["children"].items() if _alive(pid)] == []
+    assert not (up.data_dir / runtime.UP_RECORD).exists()
+    assert not (up.data_dir / broker.RECORD_FILE).exists()  # the embedded Redis it started is shut down
+    assert not (up.data_dir / "kubeconfig").exists()  # it named the development cluster that is gone
+
+
+def test_a_child_that_dies_is_reported_and_up_stops_the_rest_and_fails(up: Up) -> None:
+    children = up.record()["children"]
+    os.kill(children["beat"], signal.SIGKILL)
+
+    assert up.process.wait(timeout=STOP_TIMEOUT) == 1
+    assert f"beat (pid {children['beat']}) exited with code -9" in up.output()
+    assert [name for name, pid in children.items() if _alive(pid)] == []
