@@ -8,9 +8,10 @@ import click
 
 from pipeline_queue import __version__
 from pipeline_queue.commands.builds import build_group, builds_command, logs_command
+from pipeline_queue.commands.demo import demo_command
 from pipeline_queue.commands.devcluster import devcluster_command
 from pipeline_queue.commands.images import image_group
-from pipeline_queue.commands.pipelines import compile_command, demo_command, explain_command, lint_command
+from pipeline_queue.commands.pipelines import compile_command, explain_command, lint_command
 from pipeline_queue.commands.queue import beat_command, flower_command, watch_command, worker_command
 from pipeline_queue.commands.registry import registry_group
 from pipeline_queue.commands.run import run_command

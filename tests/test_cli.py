@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 
 import pytest
@@ -189,11 +190,19 @@ def test_compile_yaml_is_default(cli):
     assert "kind: Pod" in result.stdout
 
 
-def test_demo_explains_the_bundled_pipeline(cli, tmp_path):
-    result = cli("demo", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "registry.example.com/team/builder:1.0" in result.stdout
-    assert "s3cret" not in result.stdout
+def test_demo_runs_the_bundled_pipeline_through_the_whole_system(cli, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KUBECONFIG", "DATABASE_URL", "PQ_DATA_DIR")}
+    result = cli("demo", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "registry.example.com/team/builder:1.0" in out  # explained first
+    assert "hello from pipeline-queue on branch main" in out  # then run, with the step's log
+    assert "token is ********" in out and "example-codecov-token" not in out
+    assert "artifact built from 0000000000000000000000000000000000000000" in out  # workspace shared by steps
+    assert "build #1: success" in out
+    assert not (tmp_path / ".pipeline-queue" / "up.json").exists()  # what demo started, it stopped
+    builds = cli("builds", "--json", cwd=tmp_path, env=env)
+    assert [(b["id"], b["status"]) for b in json.loads(builds.stdout)] == [(1, "success")]
 
 
 @pytest.mark.parametrize(

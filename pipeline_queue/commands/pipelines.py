@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
-from pathlib import Path
 
 import click
 import yaml
@@ -86,15 +84,3 @@ def compile_command(file: str, secrets_path: str | None, output: str) -> None:
         click.echo(json.dumps(objects, indent=2))
     else:
         click.echo(yaml.safe_dump_all(objects, sort_keys=False), nl=False)
-
-
-@click.command("demo")
-def demo_command() -> None:
-    """Explain the bundled example pipeline (pipeline_queue/examples/demo.yml)."""
-    examples = resources.files("pipeline_queue") / "examples"
-    with resources.as_file(examples) as folder:
-        pipeline, secrets = Path(folder) / "demo.yml", Path(folder) / "demo-secrets.yml"
-        click.echo(f"pipeline-queue explain {pipeline} --secrets {secrets}\n")
-        explain_command.main(
-            args=[str(pipeline), "--secrets", str(secrets)], standalone_mode=False
-        )

@@ -1,7 +1,7 @@
 """`pipeline-queue run FILE`: submit a pipeline file as a build and, with --follow, watch it to the end.
 
-The database is found as `builds` finds it (`DATABASE_URL`, else the data directory's SQLite file,
-created if missing); the broker as the workers find it; the cluster from `PQ_KUBECONFIG` or kubeconfig.
+Redis, the cluster and the database are found as every command finds them (`pipeline_queue.runtime`):
+explicit variables, else what a running `pipeline-queue up` recorded in the data directory.
 """
 
 from __future__ import annotations
@@ -44,18 +44,22 @@ def run_command(
     from pipeline_queue import store
     from pipeline_queue.kube import Kube, make_api_client
     from pipeline_queue.producer import check_file, submit_file
+    from pipeline_queue.runtime import resolve
 
-    settings = Settings.from_env()
     secrets = load_secrets_file(secrets_file)
     check_file(file, secrets=secrets)  # a file that cannot run is refused before anything is touched
-    url = store.database_url(data_dir=settings.paths.data_dir, url=settings.store.database_url)
+    settings = Settings.from_env()
+    runtime = resolve(settings)
+    settings = runtime.applied(settings)
+    url = runtime.database_url
     store.migrate(url)
     engine = store.create_engine(url)
     try:
         sessions = store.session_factory(engine)
         submitted = submit_file(
             file, repo=repo, branch=branch, commit=commit, event=event, secrets=secrets, settings=settings,
-            sessions=sessions, kube=Kube(make_api_client(settings.paths.kubeconfig)), send=_sender(settings),
+            sessions=sessions, kube=Kube(make_api_client(runtime.kubeconfig)),
+            send=_sender(settings, runtime.broker_url()),
         )
         console = Console(soft_wrap=True, highlight=False)
         _print_submitted(console, submitted)
@@ -66,11 +70,11 @@ def run_command(
         engine.dispose()
 
 
-def _sender(settings: Settings) -> Callable[[Sequence[int]], int]:
+def _sender(settings: Settings, broker_url: str) -> Callable[[Sequence[int]], int]:
     from workers.app import make_app
     from workers.tasks import send_advances
 
-    app = make_app(settings)
+    app = make_app(settings, broker_url=broker_url)
 
     def send(stage_ids: Sequence[int]) -> int:
         return send_advances(app, stage_ids)
