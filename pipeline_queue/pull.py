@@ -7,10 +7,10 @@ The table is Drone's documented one; operators restrict it the way GitLab Runner
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 from pipeline_queue.errors import CompileError, UsageError
-from pipeline_queue.images import DEFAULT_DOMAIN, DOCKER_HUB_ALIASES, ImageRef, is_latest
+from pipeline_queue.images import ImageRef, is_latest
+from pipeline_queue.registry.patterns import RegistryPattern, RegistryPatternError, first_match, parse_patterns
 
 POLICIES = ("Always", "IfNotPresent", "Never")
 REQUESTED = {"always": "Always", "if-not-exists": "IfNotPresent", "never": "Never"}
@@ -28,58 +28,6 @@ class PullSettingsError(UsageError):
 
 
 @dataclass(frozen=True)
-class _RegistryPattern:
-    """`*.corp.example.com`, `registry.example.com:5000/team`: host labels, port, path prefix."""
-
-    text: str
-    labels: tuple[str, ...]
-    port: str
-    path: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> _RegistryPattern:
-        bare = text.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
-        hostport, _, path = bare.partition("/")
-        host, port = _split_port(hostport.lower())
-        components = tuple(path.split("/")) if path else ()
-        if not _well_formed(hostport.lower(), host=host, port=port) or "" in components:
-            raise PullSettingsError(
-                f"always-pulled registry {text!r} is not a host[:port][/path] pattern "
-                "(e.g. '*.corp.example.com' or 'registry.example.com/team')"
-            )
-        host = DEFAULT_DOMAIN if host in DOCKER_HUB_ALIASES and not port else host
-        return cls(text=text, labels=tuple(host.split(".")), port=port, path=components)
-
-    def matches(self, image: ImageRef) -> bool:
-        """Same port, `*` within each host label, the pattern's path a component prefix of the image's."""
-        host, port = _split_port(image.registry.lower())
-        labels = tuple(host.split("."))
-        if port != self.port or len(labels) != len(self.labels):
-            return False
-        if labels[0].startswith("[") or self.labels[0].startswith("["):
-            # An IPv6 literal is no glob: its brackets would read as a character class.
-            host_matches = labels == self.labels
-        else:
-            host_matches = all(fnmatchcase(label, glob) for label, glob in zip(labels, self.labels, strict=True))
-        return host_matches and tuple(image.path.split("/"))[: len(self.path)] == self.path
-
-
-def _well_formed(hostport: str, *, host: str, port: str) -> bool:
-    # Rejoining catches what splitting skipped: `[::1]5000`, an unclosed `[::1`.
-    rejoined = host + (f":{port}" if port else "") == hostport and host.count("[") == host.count("]")
-    return rejoined and bool(host) and "" not in host.split(".") and (port == "" or port.isdigit())
-
-
-def _split_port(hostport: str) -> tuple[str, str]:
-    """`host:5000` -> (`host`, `5000`); IPv6 hosts keep their brackets."""
-    if hostport.startswith("["):
-        host, bracket, rest = hostport.partition("]")
-        return host + bracket, rest.removeprefix(":")
-    host, _, port = hostport.partition(":")
-    return host, port
-
-
-@dataclass(frozen=True)
 class PullSettings:
     """What the operator lets pipelines ask for."""
 
@@ -89,7 +37,7 @@ class PullSettings:
     always_registries: tuple[str, ...] = ()
     """Registry patterns whose images are always pulled, whatever the step says. Default: none."""
 
-    _patterns: tuple[_RegistryPattern, ...] = field(init=False, repr=False, compare=False, default=())
+    _patterns: tuple[RegistryPattern, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         unknown = [policy for policy in self.allowed if policy not in POLICIES]
@@ -101,12 +49,15 @@ class PullSettings:
             raise PullSettingsError(
                 "always-pulled registries are set but Always is not an allowed pull policy; allow Always"
             )
-        patterns = tuple(_RegistryPattern.parse(text) for text in self.always_registries)
+        try:
+            patterns = parse_patterns(self.always_registries, what="always-pulled registry")
+        except RegistryPatternError as error:
+            raise PullSettingsError(error.message) from error
         object.__setattr__(self, "_patterns", patterns)
 
     def forced_by(self, image: ImageRef) -> str | None:
         """The first always-pulled registry pattern that covers `image`, if any."""
-        return next((pattern.text for pattern in self._patterns if pattern.matches(image)), None)
+        return first_match(self._patterns, image)
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,13 @@ def make_app(
     Without `broker_url` or `REDIS_URL` the broker is the embedded Redis of the data directory, found
     or started only when the configuration is first needed, so importing this module starts nothing.
     """
+    from workers.cache_tasks import register_cache_tasks
     from workers.tasks import register_tasks
 
     app = QueueApp(settings)
     app.add_defaults(_config_promise(settings, broker_url=broker_url, overrides=overrides or {}))
     register_tasks(app)
+    register_cache_tasks(app)
     return app
 
 

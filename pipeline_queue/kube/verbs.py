@@ -20,6 +20,10 @@ from pipeline_queue.kube.errors import KubeError, NotFoundError, from_api_except
 from pipeline_queue.kube.retry import RetryPolicy, with_retries
 
 KINDS = ("Pod", "Secret", "Service", "PersistentVolumeClaim")
+NODE_PAGE_SIZE = 500
+"""Nodes per list request: kubectl's own chunk size, small enough for the API server to answer quickly."""
+LIST_RESTARTS = 3
+"""How many times a paginated list starts over when its continue token expires (410) mid-way."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,32 @@ class Kube:
 
     def list_pods(self, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector=label_selector)
+
+    def list_nodes(self, *, page_size: int = NODE_PAGE_SIZE) -> list[dict[str, Any]]:
+        """Every node, read `page_size` at a time (limit and continue) so a large cluster never answers in one body.
+
+        A continue token the server has compacted away (410 Expired) starts the list over, once per attempt.
+        """
+        attempt = 1
+        while True:
+            try:
+                return self._all_node_pages(page_size)
+            except KubeError as error:
+                if error.status != 410 or attempt >= LIST_RESTARTS:
+                    raise
+                attempt += 1
+
+    def _all_node_pages(self, page_size: int) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            body = self._json(lambda token=token: self._core.list_node(limit=page_size, _continue=token or None,
+                                                                      _preload_content=False),
+                              action=f"listing nodes ({len(nodes)} so far)")
+            nodes.extend(body.get("items") or [])
+            token = str((body.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return nodes
 
     def delete(self, kind: str, namespace: str, name: str, *, missing_ok: bool = False) -> bool:
         """Delete one object (background propagation); False when it was already gone and `missing_ok`."""

@@ -139,3 +139,28 @@ def test_no_answer_at_all_is_transient():
     with pytest.raises(TransientKubeError) as caught:
         through(f"http://127.0.0.1:{port}", attempts=2, pauses=pauses).list_pods("default")
     assert "cannot reach the API server" in str(caught.value) and len(pauses) == 1
+
+
+def test_list_nodes_reads_every_page(cluster: DevCluster, kube):
+    core = kubernetes.client.CoreV1Api(cluster.api_client())
+    # Extra nodes without a kubelet, tainted so the scheduler never sends another test's pod there.
+    extra = [f"paged-{number}" for number in range(4)]
+    for name in extra:
+        core.create_node({"metadata": {"name": name},
+                          "spec": {"taints": [{"key": "test", "value": "paging", "effect": "NoSchedule"}]}})
+    try:
+        with FlakyProxy(cluster.url, failures=0) as proxy:
+            nodes = through(proxy.url, attempts=1, pauses=[]).list_nodes(page_size=2)
+        assert sorted(node["metadata"]["name"] for node in nodes) == ["node-1", *extra]
+        assert proxy.requests == 3  # 5 nodes, 2 a page
+        assert sorted(node["metadata"]["name"] for node in kube.list_nodes()) == ["node-1", *extra]
+    finally:
+        for name in extra:
+            core.delete_node(name)
+
+
+def test_list_nodes_starts_over_when_its_continue_token_expired(cluster: DevCluster):
+    with FlakyProxy(cluster.url, failures=1, status=410) as proxy:
+        nodes = through(proxy.url, attempts=1, pauses=[]).list_nodes()
+    assert [node["metadata"]["name"] for node in nodes] == ["node-1"]
+    assert proxy.requests == 2

@@ -1,0 +1,43 @@
+"""Every Redis key pipeline-queue writes, as a template with its type and expiry, in one place.
+
+Templates take `prefix` (DEFAULT_PREFIX in production; tests use their own) and are filled with `str.format`.
+"""
+
+from __future__ import annotations
+
+DEFAULT_PREFIX = "pq:"
+"""What every key starts with, so pipeline-queue shares a Redis database with Celery's own keys safely."""
+
+# --- the node cache index (pipeline_queue.cache.index) ---------------------------------------------------
+
+CACHE_NODE = "{prefix}cache:node:{node}"
+"""HASH, no expiry: image name (`registry/path:tag` or `registry/path@digest`) -> `"<digest> <size in bytes>"`
+for every image the node reports in `status.images`; deleted when the node disappears or reports none."""
+
+CACHE_IMAGE = "{prefix}cache:image:{name}"
+"""SET, no expiry: the nodes holding image `name` (either form above); Redis drops it with its last member."""
+
+CACHE_DIGEST = "{prefix}cache:digest:{digest}"
+"""SET, no expiry: the nodes holding an image of manifest digest `digest` (`sha256:...`), under any name."""
+
+CACHE_FINGERPRINTS = "{prefix}cache:fingerprints"
+"""HASH, no expiry: node -> fingerprint of the `status.images` last written; the list of indexed nodes."""
+
+CACHE_SWEEP_LOCK = "{prefix}cache:sweep-lock"
+"""STRING (redis-py lock), expires after CACHE_SWEEP_LOCK_TTL: held by the one sweep running."""
+
+CACHE_SWEEP_LOCK_TTL = 300
+"""Seconds a sweep's lock lives if its holder dies; longer than a sweep of the largest cluster takes."""
+
+# --- credentialed pulls (pipeline_queue.cache.index.record_pull) -----------------------------------------
+
+CACHE_FIRST_PULL = "{prefix}cache:first-pull:{image}"
+"""STRING (JSON `{"build", "repo", "registry_key"}`), no expiry: the first credentialed pull of `image`,
+a repository name or a digest; written once (SET NX). The database keeps the durable record."""
+
+CACHE_PULL_REPOS = "{prefix}cache:pull-repos:{image}"
+"""SET, no expiry: the source repositories whose builds pulled `image` (repository name or digest) with
+credentials."""
+
+CACHE_CREDENTIALED = "{prefix}cache:credentialed"
+"""SET, no expiry: every image repository name some pipeline pulled with credentials (private by that fact)."""
