@@ -28,6 +28,13 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    text = env.get(name, "").strip().lower() or default
+    if text not in choices:
+        raise UsageError(f"{name}: expected one of {', '.join(choices)}, got {text!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class PullConfig:
     """How images are pulled (GitLab Runner's `allowed_pull_policies`, plus forced registries)."""
@@ -87,6 +94,23 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """The node cache guard: who may run private images a node has cached."""
+
+    guard: str = "warn"
+    """`PQ_CACHE_GUARD`: off, warn (a finding; the pod runs), enforce (pull with Always), block. Default `warn`."""
+
+    private_registries: tuple[str, ...] = ()
+    """`PQ_PRIVATE_REGISTRIES`: registry or repository patterns whose images are private. Default: none."""
+
+    public_registries: tuple[str, ...] = ()
+    """`PQ_PUBLIC_REGISTRIES`: patterns never flagged, whatever else says. Default: none."""
+
+    probe_anonymous: bool = False
+    """`PQ_CACHE_PROBE_ANONYMOUS`: ask registries anonymously and treat a 401 as private. Default: off."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped by concern."""
 
@@ -95,6 +119,7 @@ class Settings:
     queue: QueueConfig = field(default_factory=QueueConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -124,5 +149,12 @@ class Settings:
                 namespace=env.get("PQ_NAMESPACE", "") or "default",
                 stage_timeout=_seconds(env, "PQ_STAGE_TIMEOUT", 3600),
                 start_timeout=_seconds(env, "PQ_START_TIMEOUT", 300),
+            ),
+            cache=CacheConfig(
+                guard=_choice(env, "PQ_CACHE_GUARD", ("off", "warn", "enforce", "block"), "warn"),
+                private_registries=_split(env.get("PQ_PRIVATE_REGISTRIES", "")),
+                public_registries=_split(env.get("PQ_PUBLIC_REGISTRIES", "")),
+                probe_anonymous=_choice(env, "PQ_CACHE_PROBE_ANONYMOUS", ("0", "1", "false", "true"), "0")
+                in ("1", "true"),
             ),
         )

@@ -36,8 +36,20 @@ def test_values_are_read_from_the_environment():
 
 @pytest.mark.parametrize(
     "env, where",
-    [({"PQ_PULL_ALLOWED": "Sometimes"}, "PQ_PULL_ALLOWED"), ({"PQ_STAGE_TIMEOUT": "soon"}, "PQ_STAGE_TIMEOUT")],
+    [({"PQ_PULL_ALLOWED": "Sometimes"}, "PQ_PULL_ALLOWED"), ({"PQ_STAGE_TIMEOUT": "soon"}, "PQ_STAGE_TIMEOUT"),
+     ({"PQ_CACHE_GUARD": "panic"}, "PQ_CACHE_GUARD")],
 )
 def test_bad_values_name_the_variable(env, where):
     with pytest.raises(UsageError, match=where):
         Settings.from_env(env)
+
+
+def test_cache_guard_settings():
+    assert Settings.from_env({}).cache.guard == "warn"
+    cache = Settings.from_env({
+        "PQ_CACHE_GUARD": "Enforce", "PQ_PRIVATE_REGISTRIES": "registry.example.com, *.corp.example.com",
+        "PQ_PUBLIC_REGISTRIES": "docker.io", "PQ_CACHE_PROBE_ANONYMOUS": "true",
+    }).cache
+    assert cache.guard == "enforce" and cache.probe_anonymous is True
+    assert cache.private_registries == ("registry.example.com", "*.corp.example.com")
+    assert cache.public_registries == ("docker.io",)
