@@ -27,6 +27,8 @@ LOG_LIMIT = 5 * 1024 * 1024
 # A status moves forward at most twice (pending -> running -> terminal): a third attempt
 # always finds the step where no other writer can move it.
 _ATTEMPTS = 3
+_RAN = frozenset({Status.SUCCESS, Status.FAILURE, Status.KILLED})
+"""Terminal statuses that mean the step's container ran (an error or a skip may mean it never started)."""
 
 
 def update_step(
@@ -115,6 +117,9 @@ def _changes(row: Step, target: Status, *, facts: dict[str, Any], at: datetime) 
             changes.update(status=target, started=at)
         return changes
     changes.update(status=target, finished=at)
+    if row.started is None and target in _RAN:
+        # A short step may be seen only once it has ended: it started by then at the latest.
+        changes["started"] = at
     return changes
 
 

@@ -74,6 +74,12 @@ def test_a_finished_step_never_changes_again(sessions, step_id):
     assert all(attempt.step == finished for attempt in attempts)
 
 
+def test_a_step_first_seen_finished_started_then_at_the_latest(sessions, step_id):
+    with sessions.begin() as session:
+        done = update_step(session, step_id, status=Status.FAILURE, exit_code=3, at=T2)
+    assert (done.step.status, done.step.started, done.step.finished) == (Status.FAILURE, T2, T2)
+
+
 def test_a_late_running_event_does_not_undo_a_finish(sessions, step_id):
     with sessions.begin() as session:
         update_step(session, step_id, status=Status.ERROR, error="ErrImagePull: manifest unknown", at=T1)
