@@ -8,6 +8,8 @@ import click
 
 from pipeline_queue import __version__
 from pipeline_queue.commands.builds import build_group, builds_command, logs_command
+from pipeline_queue.commands.cache import cache_group
+from pipeline_queue.commands.cancel import cancel_command
 from pipeline_queue.commands.demo import demo_command
 from pipeline_queue.commands.devcluster import devcluster_command
 from pipeline_queue.commands.images import image_group
@@ -25,6 +27,8 @@ def cli() -> None:
     """A CI runner for Kubernetes built as a distributed job queue."""
 
 
+build_group.add_command(cancel_command)
+
 for command in (
     image_group,
     registry_group,
@@ -37,6 +41,7 @@ for command in (
     builds_command,
     build_group,
     logs_command,
+    cache_group,
     worker_command,
     beat_command,
     watch_command,

@@ -31,7 +31,7 @@ def test_import_contracts_hold():
 @pytest.mark.parametrize(
     "module",
     ["pipeline_queue.compiler", "pipeline_queue.spec", "pipeline_queue.images",
-     "pipeline_queue.pull", "pipeline_queue.registry"],
+     "pipeline_queue.pull", "pipeline_queue.registry", "pipeline_queue.cache.rules", "pipeline_queue.cache.guard"],
 )
 def test_domain_module_pulls_in_no_io_library(module):
     code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"

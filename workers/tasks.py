@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from celery import Task
 
 from pipeline_queue import store
+from workers.cache_tasks import guard_for
 from workers.resources import connect_signals, resources_for
 from workers.routing import ADVANCE_TASK, RESYNC_TASK
 
@@ -41,10 +42,15 @@ def send_advances(app: QueueApp, stage_ids: Iterable[int]) -> int:
 
 
 def register_tasks(app: QueueApp) -> None:
-    """Define the tasks on `app` (and the per-process resources they use)."""
+    """Define the tasks on `app` (and the per-process resources they use).
+
+    `shared=False`: Celery otherwise adds every task to each app created later, so a second app
+    (a test's, or one with a resolved broker) would run the first app's closures and send
+    advances to the first app's broker.
+    """
     connect_signals(app.settings)
 
-    @app.task(name=ADVANCE_TASK, bind=True)
+    @app.task(name=ADVANCE_TASK, bind=True, shared=False)
     def advance(task: Task, stage_id: int) -> None:
         """Reconcile the stage once; when it asks for another look, send this task again with a countdown."""
         # Imported here so that workers import (and tests of the app run) without the reconcile layer.
@@ -56,13 +62,14 @@ def register_tasks(app: QueueApp) -> None:
         # A stage that waits on other pipelines is sent again when the last of them finishes.
         if not may_start(sessions, int(stage_id)):
             return
-        result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=app.settings)
+        result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=app.settings,
+                               cache=guard_for(app))
         if not result.finished and result.retry_after is not None:
             task.apply_async((int(stage_id),), countdown=bounded_countdown(result.retry_after))
         if result.finished:
             send_advances(app, release_waiting(sessions, int(stage_id)))
 
-    @app.task(name=RESYNC_TASK)
+    @app.task(name=RESYNC_TASK, shared=False)
     def resync() -> int:
         """Send `advance` for every pending or running stage; returns how many."""
         with resources_for(app.settings).read_sessions().begin() as session:

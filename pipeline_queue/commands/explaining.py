@@ -1,17 +1,39 @@
-"""The report `explain` prints: per step, image, pull policy and why, credentials; never a secret."""
+"""The report `explain` prints: per step, image, pull policy and why, credentials, cache risk; never a secret."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 
+from pipeline_queue.cache.guard import credentialed_in, static_risk
+from pipeline_queue.cache.rules import CacheGuardMode, PrivacyRules
 from pipeline_queue.compiler import CompiledStep, Plan
+from pipeline_queue.settings import CacheConfig
 from pipeline_queue.spec.linter import Problem
 
 
-def step_record(step: CompiledStep) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CacheRisk:
+    """What `explain` knows of privacy before a run: the operator's patterns and the file's own credentials."""
+
+    rules: PrivacyRules
+    mode: CacheGuardMode
+    credentialed_repos: frozenset[str]
+
+    @classmethod
+    def of(cls, plans: Sequence[Plan], config: CacheConfig) -> CacheRisk:
+        rules = PrivacyRules(private_patterns=config.private_registries, public_patterns=config.public_registries)
+        steps = [step for plan in plans for step in (*plan.services, *plan.steps)]
+        return cls(rules=rules, mode=CacheGuardMode.parse(config.guard), credentialed_repos=credentialed_in(steps))
+
+    def of_step(self, step: CompiledStep) -> str | None:
+        return static_risk(step, rules=self.rules, credentialed_repos=self.credentialed_repos, mode=self.mode)
+
+
+def step_record(step: CompiledStep, risk: CacheRisk | None = None) -> dict[str, Any]:
     return {
         "name": step.name,
         "kind": step.kind,
@@ -22,18 +44,23 @@ def step_record(step: CompiledStep) -> dict[str, Any]:
             {"secret": source.secret, "registry": source.key, "username": source.username}
             for source in step.credentials
         ],
+        "cache_risk": risk.of_step(step) if risk is not None else None,
     }
 
 
-def explain_plans(file: str, plans: Sequence[Plan], problems: Sequence[Problem]) -> dict[str, Any]:
-    """The JSON document of `explain --json`."""
+def explain_plans(
+    file: str, plans: Sequence[Plan], problems: Sequence[Problem], *, cache: CacheConfig | None = None
+) -> dict[str, Any]:
+    """The JSON document of `explain --json`; `cache_risk` per step says why its image could come from a
+    node's cache without credentials (None when it cannot)."""
+    risk = CacheRisk.of(plans, cache or CacheConfig())
     return {
         "file": file,
         "pipelines": [
             {
                 "name": plan.pipeline,
                 "namespace": plan.namespace,
-                "steps": [step_record(step) for step in (*plan.services, *plan.steps)],
+                "steps": [step_record(step, risk) for step in (*plan.services, *plan.steps)],
                 "warnings": list(plan.warnings),
             }
             for plan in plans
@@ -59,6 +86,8 @@ def print_explanation(report: dict[str, Any]) -> None:
             console.print(f"    image        {step['image']}")
             console.print(f"    pull policy  [cyan]{step['pull_policy']}[/cyan]: {step['pull_reason']}")
             console.print(f"    credentials  {credentials_text(step)}")
+            if step["cache_risk"]:
+                console.print(f"    [yellow]cache risk[/yellow]   {step['cache_risk']}")
         for warning in pipeline["warnings"]:
             console.print(f"  [yellow]warning:[/yellow] {warning}")
     if not report["pipelines"]:

@@ -60,10 +60,11 @@ def lint_command(file: str, secrets_path: str | None) -> None:
 @secrets_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 def explain_command(file: str, secrets_path: str | None, as_json: bool) -> None:
-    """Per step: the normalized image, its pull policy and why, and where its credentials come from."""
+    """Per step: the normalized image, its pull policy and why, where its credentials come from, and whether
+    it could run a private image from a node's cache without them."""
     secrets = load_secrets_file(secrets_path)
     loaded, problems = checked(file, secrets)
-    report = explain_plans(file, compile_all(loaded, secrets), problems)
+    report = explain_plans(file, compile_all(loaded, secrets), problems, cache=Settings.from_env().cache)
     if as_json:
         echo_json(report)
     else:

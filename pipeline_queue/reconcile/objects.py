@@ -58,10 +58,15 @@ def publish_secrets(plan: Plan, *, kube: Kube) -> list[str]:
     return names
 
 
-def step_pod(step: StepPlan, *, owner: dict[str, Any], node: str = "", deadline_seconds: int = 0) -> dict[str, Any]:
-    """The step's pod as created: owned by the claim, pinned to the workspace's node, with the stage's deadline."""
+def step_pod(step: StepPlan, *, owner: dict[str, Any], node: str = "", deadline_seconds: int = 0,
+             pull_policy: str = "") -> dict[str, Any]:
+    """The step's pod as created: owned by the claim, pinned to the workspace's node, with the stage's deadline;
+    `pull_policy` overrides the step's (the cache guard's enforce mode asks for Always)."""
     pod = owned(step.pod, owner)
     spec = pod["spec"]
+    if pull_policy:
+        for container in spec["containers"]:
+            container["imagePullPolicy"] = pull_policy
     if node:
         spec["nodeSelector"] = {**spec.get("nodeSelector", {}), HOSTNAME_LABEL: node}
     if deadline_seconds > 0:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
 from pipeline_queue.reconcile.apply import Applier, Outcome
 from pipeline_queue.reconcile.conditions import BuildFacts
@@ -20,11 +21,23 @@ from pipeline_queue.reconcile.objects import delete_stage_objects
 from pipeline_queue.reconcile.plan import StagePlan
 from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
 from pipeline_queue.settings import Settings
-from pipeline_queue.store import BuildRecord, Status, finish_build, finish_stage, get_build, get_stage, start_stage
+from pipeline_queue.store import (
+    BuildRecord,
+    StageRecord,
+    Status,
+    finish_build,
+    finish_stage,
+    get_build,
+    get_stage,
+    start_stage,
+)
 
 log = logging.getLogger(__name__)
 MAX_PASSES = 3
 """Passes per call: a step that fails on creation can unblock others, decided in the next pass."""
+UNAVAILABLE_RETRY_AFTER = 5.0
+"""Seconds before another look at a stage the API failed through all its retries. An outage ends the
+stage only once it outlasts the stage's timeout; until then the stage waits, as its pods do."""
 
 
 def _utcnow() -> datetime:
@@ -55,8 +68,10 @@ def advance_stage(
     kube: Kube,
     settings: Settings,
     now: Callable[[], datetime] = _utcnow,
+    cache: CacheGuard | None = None,
 ) -> AdvanceResult:
-    """Move stage `stage_id` on as far as it can go now, and say what happened."""
+    """Move stage `stage_id` on as far as it can go now, and say what happened; `cache` guards step pods
+    against running private images from a node's cache (None: no guard)."""
     created: list[str] = []
     recorded: list[str] = []
     for _ in range(MAX_PASSES):
@@ -64,7 +79,7 @@ def advance_stage(
         if isinstance(view, AdvanceResult):
             return _merge(view, created, recorded)
         decision = decide(view)
-        applier = Applier(stage_id, plan=view.plan, sessions=sessions, kube=kube, now=now)
+        applier = Applier(stage_id, plan=view.plan, sessions=sessions, kube=kube, now=now, cache=cache)
         outcome = applier.apply(decision)
         created += outcome.created
         recorded += outcome.recorded
@@ -91,6 +106,11 @@ def _read(
     if not stage.status.terminal:
         try:
             pods = {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
+        except TransientKubeError as error:
+            if _out_of_time(stage, settings, moment=now()):
+                return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
+            return AdvanceResult(stage_id, stage.status, finished=False, retry_after=UNAVAILABLE_RETRY_AFTER,
+                                 error=f"the Kubernetes API is unavailable: {error}")
         except KubeError as error:
             return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
     return StageView(
@@ -125,13 +145,16 @@ def _result(
     stage_id: int, view: StageView, decision: Decision, outcome: Outcome, *, created: list[str], recorded: list[str]
 ) -> AdvanceResult:
     status = outcome.status or view.status
+    retry_after = decision.retry_after
+    if outcome.later:
+        retry_after = min(retry_after or UNAVAILABLE_RETRY_AFTER, UNAVAILABLE_RETRY_AFTER)
     return AdvanceResult(
         stage_id,
         status,
         finished=status.terminal,
         created=tuple(created),
         recorded=tuple(recorded),
-        retry_after=None if status.terminal else decision.retry_after,
+        retry_after=None if status.terminal else retry_after,
         error=outcome.error,
     )
 
@@ -139,6 +162,14 @@ def _result(
 def _merge(result: AdvanceResult, created: list[str], recorded: list[str]) -> AdvanceResult:
     return AdvanceResult(result.stage_id, result.status, finished=result.finished, created=tuple(created),
                          recorded=tuple(recorded), retry_after=result.retry_after, error=result.error)
+
+
+def _out_of_time(stage: StageRecord, settings: Settings, *, moment: datetime) -> bool:
+    """Whether the stage has run past its timeout (then an unavailable API ends it)."""
+    if stage.started is None:
+        return False
+    limit = stage.timeout_seconds or settings.run.stage_timeout
+    return (moment - _aware(stage.started)).total_seconds() >= limit
 
 
 def _facts(build: BuildRecord) -> BuildFacts:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pipeline_queue.errors import UsageError
 from pipeline_queue.store.columns import utcnow
 from pipeline_queue.store.models import Finding
-from pipeline_queue.store.records import FindingAdded
+from pipeline_queue.store.records import FindingAdded, FindingRecord
 from pipeline_queue.store.rows import finding_record
 from pipeline_queue.store.statements import insert_or_ignore
 from pipeline_queue.store.status import FindingKind
@@ -76,3 +76,15 @@ def _kind(kind: FindingKind | str) -> FindingKind:
         return FindingKind(kind)
     except ValueError:
         raise UsageError(f"unknown finding kind {kind!r} (use risk or leak)") from None
+
+
+def list_findings(
+    session: Session, *, build_id: int | None = None, step_id: int | None = None, limit: int = 1000
+) -> tuple[FindingRecord, ...]:
+    """Findings oldest first: all of them, or only those of `build_id` and/or `step_id`."""
+    query = sa.select(Finding).order_by(Finding.created, Finding.id).limit(limit)
+    if build_id is not None:
+        query = query.where(Finding.build_id == build_id)
+    if step_id is not None:
+        query = query.where(Finding.step_id == step_id)
+    return tuple(finding_record(row) for row in session.execute(query).scalars())

@@ -1,7 +1,7 @@
-"""The database tables as typed SQLAlchemy models: repositories, builds, stages, steps, logs, findings.
+"""The database tables as typed SQLAlchemy models: repositories, builds, stages, steps, logs, findings, pulls.
 
 Only `pipeline_queue.store` touches these; everything it hands out is a frozen record (records.py).
-The migration in migrations/versions creates exactly these tables (a test compares them).
+The migrations in migrations/versions create exactly these tables (a test compares them).
 """
 
 from __future__ import annotations
@@ -172,4 +172,28 @@ class Finding(Base):
     # A digest of (step, kind, image, node): a unique key even where step_id is NULL, which
     # SQL unique constraints would treat as distinct.
     dedupe_key: Mapped[str] = mapped_column(sa.String(64))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Pull(Base):
+    """A step pod's image as it started: where, which digest, and whether credentials pulled it (never a secret)."""
+
+    __tablename__ = "pulls"
+    __table_args__ = (
+        sa.UniqueConstraint("step_id", name="uq_pulls_step_id"),
+        sa.Index("ix_pulls_digest", "digest"),
+        sa.Index("ix_pulls_build_id", "build_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    build_id: Mapped[int] = mapped_column(sa.ForeignKey("builds.id", ondelete="CASCADE"))
+    step_id: Mapped[int] = mapped_column(sa.ForeignKey("steps.id", ondelete="CASCADE"))
+    repo: Mapped[str] = mapped_column(sa.String(255))
+    node: Mapped[str] = mapped_column(sa.String(253), default="")
+    image: Mapped[str] = mapped_column(sa.String(1024))
+    image_id: Mapped[str] = mapped_column(sa.String(1024), default="")
+    digest: Mapped[str] = mapped_column(sa.String(255), default="")
+    credentialed: Mapped[bool] = mapped_column(default=False)
+    # The docker config key that matched (`registry.example.com`); the secret's value has no column.
+    registry_key: Mapped[str] = mapped_column(sa.String(1024), default="")
     created: Mapped[datetime] = mapped_column(default=utcnow)

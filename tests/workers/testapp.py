@@ -29,7 +29,7 @@ app = make_app(
 )
 
 
-@app.task(name=HOLD_TASK)
+@app.task(name=HOLD_TASK, shared=False)
 def hold(folder: str) -> None:
     """Note each delivery (`started-<pid>-<n>`), wait for `release` (at most a minute), note `done-<pid>`."""
     markers = Path(folder)
