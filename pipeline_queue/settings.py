@@ -158,3 +158,8 @@ class Settings:
                 in ("1", "true"),
             ),
         )
+
+
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a child process: this one's, with `overrides` (the one other read of it)."""
+    return {**os.environ, **overrides}

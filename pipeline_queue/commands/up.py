@@ -24,7 +24,7 @@ import yaml
 from pipeline_queue import broker
 from pipeline_queue.errors import BrokerError, PipelineQueueError, UsageError
 from pipeline_queue.runtime import KUBECONFIG_FILE, Runtime, holding_up_lock, write_up_record
-from pipeline_queue.settings import Settings
+from pipeline_queue.settings import Settings, child_environment
 from pipeline_queue.supervisor import Child, Supervisor
 
 DEVCLUSTER = "devcluster"
@@ -86,7 +86,7 @@ def _up(settings: Settings, *, data_dir: Path, nodes: int, registries: str | Non
         runtime = Runtime(data_dir=data_dir, redis_url=redis_url, database_url=database_url,
                           kubeconfig=data_dir / KUBECONFIG_FILE if cluster else settings.paths.kubeconfig)
         # The children inherit this process's environment (PQ_* settings, PATH) plus the resolved addresses.
-        env = {**os.environ, **runtime.environment()}
+        env = child_environment(runtime.environment())
         for name in QUEUE_PROCESSES:
             supervisor.start(name, [sys.executable, "-m", "pipeline_queue", name], env=env)
         record = _record(runtime, supervisor=supervisor, started_redis=started_redis)
@@ -135,7 +135,7 @@ def _start_devcluster(supervisor: Supervisor, *, data_dir: Path, nodes: int, reg
             "--nodes", str(nodes), "--data-dir", str(data_dir / DEVCLUSTER)]
     if registries:
         argv += ["--registries", str(Path(registries).absolute())]
-    return supervisor.start(DEVCLUSTER, argv, env={**os.environ, "PQ_DATA_DIR": str(data_dir)})
+    return supervisor.start(DEVCLUSTER, argv, env=child_environment({"PQ_DATA_DIR": str(data_dir)}))
 
 
 def _wait_for(condition: Callable[[], bool], *, child: Child, what: str) -> None:
