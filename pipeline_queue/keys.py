@@ -41,3 +41,15 @@ credentials."""
 
 CACHE_CREDENTIALED = "{prefix}cache:credentialed"
 """SET, no expiry: every image repository name some pipeline pulled with credentials (private by that fact)."""
+
+# --- the anonymous registry probe (pipeline_queue.cache.probe, with PQ_CACHE_PROBE_ANONYMOUS on) ---------
+
+CACHE_PROBE = "{prefix}cache:probe:{name}"
+"""STRING (`denied`, `served` or `unknown`), expires after CACHE_PROBE_TTL (CACHE_PROBE_UNKNOWN_TTL for
+`unknown`): what image repository `name`'s registry answered an anonymous manifest request."""
+
+CACHE_PROBE_TTL = 3600
+"""Seconds a probe's answer is trusted; a repository made private or public is seen within the hour."""
+
+CACHE_PROBE_UNKNOWN_TTL = 60
+"""Seconds an unreachable or unclear registry is left alone before it is asked again."""

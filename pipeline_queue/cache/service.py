@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from pipeline_queue import keys, metrics
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import PrivacyFacts, check_started, decide_step, log_line, step_image
+from pipeline_queue.cache.probe import AnonymousProbe
 from pipeline_queue.cache.rules import CacheGuardMode, FirstPull, GuardDecision, Leak, PrivacyRules, digest_of
+from pipeline_queue.images import ImageRef
 from pipeline_queue.settings import CacheConfig
 from pipeline_queue.store import FindingKind, add_finding, append_log
 from pipeline_queue.store.findings import list_findings
@@ -44,11 +46,15 @@ class StepContext:
 class CacheGuard:
     """The guard of one worker process: its settings, and the Redis that holds the node cache index."""
 
-    def __init__(self, config: CacheConfig, *, redis: Redis | None, prefix: str = keys.DEFAULT_PREFIX) -> None:
+    def __init__(self, config: CacheConfig, *, redis: Redis | None, prefix: str = keys.DEFAULT_PREFIX,
+                 probe: AnonymousProbe | None = None) -> None:
+        """`probe` says how to ask registries (tests give a plain-HTTP one); it is used only when
+        `config.probe_anonymous` is on, and none is made otherwise."""
         self.mode = CacheGuardMode.parse(config.guard)
         self.rules = PrivacyRules(private_patterns=config.private_registries,
                                   public_patterns=config.public_registries, probe_anonymous=config.probe_anonymous)
         self.redis, self.prefix = redis, prefix
+        self.probe = (probe or AnonymousProbe(redis=redis, prefix=prefix)) if config.probe_anonymous else None
 
     # -- before the pod exists ------------------------------------------------------------------
 
@@ -97,9 +103,10 @@ class CacheGuard:
     # -- Redis ----------------------------------------------------------------------------------
 
     def facts(self, step: StepPlan) -> PrivacyFacts:
-        """What is known about the privacy of the step's image: the patterns, and whether a pipeline pulled
-        its repository with credentials (one SISMEMBER, not the whole set)."""
-        name = step_image(step).name
+        """What is known about the privacy of the step's image: the patterns, whether a pipeline pulled
+        its repository with credentials (one SISMEMBER, not the whole set), and the anonymous probe's answer."""
+        image = step_image(step)
+        name = image.name
         credentialed: frozenset[str] = frozenset()
         if self.redis is not None:
             try:
@@ -108,7 +115,18 @@ class CacheGuard:
             except RedisError as error:
                 log.warning("cache guard: the node cache index is unreachable (%s); judging %s by the "
                             "registry patterns only", type(error).__name__, step.image)
-        return PrivacyFacts(rules=self.rules, credentialed_repos=credentialed)
+        return PrivacyFacts(rules=self.rules, credentialed_repos=credentialed,
+                            anonymous_denied=self._probed(step, image=image, credentialed=credentialed))
+
+    def _probed(self, step: StepPlan, *, image: ImageRef, credentialed: frozenset[str]) -> frozenset[str]:
+        """The image's registry when it refuses the image to anonymous clients. Asked only when nothing
+        else decides: no pattern, no credentialed pull, and no credentials on the step (then the guard
+        does nothing whatever the answer)."""
+        if self.probe is None or step.credentials or image.name in credentialed:
+            return frozenset()
+        if self.rules.public_by(image) is not None or self.rules.private_by(image) is not None:
+            return frozenset()
+        return frozenset({image.registry}) if self.probe.denied(image) else frozenset()
 
     def _index_pull(self, pull: NewPull) -> None:
         if self.redis is None:
