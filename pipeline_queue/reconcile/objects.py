@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from pipeline_queue.compiler import Plan
-from pipeline_queue.kube import AlreadyExistsError, Kube, KubeError
+from pipeline_queue.kube import AlreadyExistsError, Kube, KubeError, NotFoundError
 from pipeline_queue.reconcile.plan import StagePlan, StepPlan, secret_objects
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,17 @@ def step_pod(step: StepPlan, *, owner: dict[str, Any], node: str = "", deadline_
 
 
 def delete_stage_objects(kube: Kube, plan: StagePlan) -> list[str]:
-    """Delete every object of the stage, the claim last; what could not be deleted (empty when all went)."""
+    """Delete every object of the stage, the claim last; what could not be deleted (empty when all went).
+
+    Late pod events keep sending `advance` to a finished stage; once its claim is gone the cleanup is done
+    (the claim owns every other object, so Kubernetes collects any straggler), and one read answers that.
+    """
+    try:
+        kube.get("PersistentVolumeClaim", plan.namespace, plan.claim_name)
+    except NotFoundError:
+        return []
+    except KubeError:
+        pass  # cannot tell: clean up as usual
     problems = []
     for kind in CLEANUP_KINDS:
         try:

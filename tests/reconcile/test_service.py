@@ -211,3 +211,29 @@ def test_cancel_kills_the_running_step_and_removes_its_pod(namespace, sessions, 
     build, test = run.stage().steps
     assert (build.status, test.status) == (Status.KILLED, Status.SKIPPED)
     assert run.leftovers()["Pod"] == []
+
+
+class CountingKube(Kube):
+    """The real Kube, counting the deletes it sends (to see what late advances cost)."""
+
+    deletes = 0
+
+    def delete_collection(self, kind: str, namespace: str, label_selector: str) -> int:
+        self.deletes += 1
+        return super().delete_collection(kind, namespace, label_selector)
+
+    def delete(self, kind: str, namespace: str, name: str, *, missing_ok: bool = False) -> bool:
+        self.deletes += 1
+        return super().delete(kind, namespace, name, missing_ok=missing_ok)
+
+
+def test_late_advances_of_a_finished_stage_send_no_more_deletes(namespace, sessions, cluster):
+    kube = CountingKube(make_api_client(cluster.kubeconfig_path), retry=RetryPolicy(attempts=3, base_delay=0.05))
+    run = Run(PIPELINE.replace("{from_secret: greeting}", "hello"), namespace=namespace, sessions=sessions,
+              kube=kube)
+    assert run.until_finished().status is Status.SUCCESS
+    assert run.leftovers() == {"Pod": [], "Secret": [], "Service": [], "PersistentVolumeClaim": []}
+    before = kube.deletes
+    for _ in range(3):  # pod events that arrive after the stage finished
+        assert advance_stage(run.stage_id, sessions=sessions, kube=kube, settings=Settings()).finished
+    assert kube.deletes == before
