@@ -52,86 +52,8 @@ def test_urls_match_go_globs(glob, target, expected):
     assert urls_match(glob, target) is expected
 
 
-# TestDockerKeyringForGlob is ported verbatim in test_registry_kubelet_vectors.py.
-
-
-# keyring_test.go TestKeyringMiss
-@pytest.mark.parametrize(
-    ("key", "image"),
-    [
-        ("https://hello.kubernetes.io", "world.mesos.org/foo/bar"),
-        ("https://*.docker.com", "prefix.docker.io"),
-        ("https://suffix.*.io", "prefix.docker.io"),
-        ("https://prefix.docker.c*", "prefix.docker.io"),
-        ("https://prefix.*.io/path:1111", "prefix.docker.io/path/subpath:1111"),
-        ("suffix.*.io", "prefix.docker.io"),
-    ],
-)
-def test_keyring_miss(key, image):
-    assert users(keyring({key: "foo"}), image + "/foo/bar") == []
-
-
-def test_keyring_miss_with_docker_hub_credentials():
-    assert users(keyring({"https://index.docker.io": "foo"}), "world.mesos.org/foo/bar") == []
-
-
-@pytest.mark.parametrize(
-    "image",
-    [
-        "google/docker-registry",  # TestKeyringHitWithUnqualifiedDockerHub
-        "jenkins",  # TestKeyringHitWithUnqualifiedLibraryDockerHub
-        "index.docker.io/google/docker-registry",  # TestKeyringHitWithQualifiedDockerHub
-        "docker.io/library/golang",  # what the kubelet passes for `golang`
-    ],
-)
-def test_docker_hub_credentials_serve_docker_hub_images_once(image):
-    assert users(keyring({"https://index.docker.io": "foo"}), image) == ["foo"]
-
-
-def test_dockercfg_from_bytes_serves_its_host():
-    # TestDockerKeyringFromBytes
-    assert users(keyring({"https://hello.kubernetes.io": "foo"}), "hello.kubernetes.io/foo/bar") == ["foo"]
-
-
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("bar.example.com", ["ada"]),  # direct match
-        ("bar.example.com/pong", ["grace", "ada"]),  # deeper key first
-        ("bar.example.com/ping", ["ada"]),  # no direct match, deeper path ignored
-        ("bar.example.com/pongz", ["grace", "ada"]),  # the key path is a string prefix
-        ("bar.example.com/pong/pang", ["grace", "ada"]),  # regardless of sub-path
-        ("example.com", []),  # no host match
-        ("foo.example.com", []),
-    ],
-)
-def test_docker_keyring_lookup(image, expected):
-    # TestDockerKeyringLookup
-    ring = keyring({"bar.example.com/pong": "grace", "bar.example.com": "ada"})
-    assert users(ring, image) == expected
-
-
-@pytest.mark.parametrize("image", ["quay.io", "quay.io/foo", "quay.io/foo/bar"])
-def test_issue_3797_scheme_and_v1_path_match_the_host(image):
-    assert users(keyring({"https://quay.io/v1/": "rex"}), image) == ["rex"]
-
-
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("foo/bar", True),
-        ("docker.io/foo/bar", True),
-        ("index.docker.io/foo/bar", True),
-        ("foo", True),
-        ("", False),
-        ("registry.tld/foo/bar", False),
-        ("registry:5000/foo/bar", False),
-        ("myhostdocker.io/foo/bar", False),
-    ],
-)
-def test_is_default_registry_match(image, expected):
-    # TestIsDefaultRegistryMatch
-    assert is_default_registry_match(image) is expected
+# The kubelet's own keyring_test.go vectors (TestKeyringMiss, TestDockerKeyringLookup, TestIssue3797,
+# TestIsDefaultRegistryMatch, ...) are ported verbatim in test_registry_kubelet_vectors.py.
 
 
 @pytest.mark.parametrize(
