@@ -4,7 +4,6 @@ watcher, and a proxy in front of it that can hold one answer back or answer 500 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import signal
@@ -17,10 +16,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import kubernetes
 import redis
@@ -311,30 +308,25 @@ class OutageProxy(FlakyProxy):
             return failing
 
 
-class HoldingProxy:
+class HoldingProxy(FlakyProxy):
     """Forwards every request; the answer to the first one `hold(method, path, body)` picks is kept back
     (the request itself reaches the server) until `release()`, so its sender can be killed meanwhile."""
 
     def __init__(self, upstream: str, *, hold: Callable[[str, str, dict[str, Any]], bool]) -> None:
-        self.upstream = urlsplit(upstream)
+        super().__init__(upstream, failures=0)
         self.hold = hold
         self.held = threading.Event()
         self.released = threading.Event()
         self.holder_port = 0
         self._taken = False
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> HoldingProxy:
-        threading.Thread(target=self._server.serve_forever, name="holding-proxy", daemon=True).start()
+        super().__enter__()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.released.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__()
 
     def release(self) -> None:
         self.released.set()
@@ -354,53 +346,11 @@ class HoldingProxy:
             self._taken = True
             return True
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: object) -> None:  # keep test output quiet
-                pass
-
-            def _any(self) -> None:  # every method is handled alike
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                status, headers, data = proxy._forward(self.command, self.path, body, dict(self.headers.items()))
-                if proxy._pick(self.command, self.path, body):
-                    proxy.holder_port = self.client_address[1]
-                    proxy.held.set()
-                    proxy.released.wait(timeout=120)
-                with contextlib.suppress(OSError):  # the client may have been killed meanwhile
-                    self.send_response(status)
-                    for key, value in headers:
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._any()
-
-            def do_POST(self) -> None:
-                self._any()
-
-            def do_DELETE(self) -> None:
-                self._any()
-
-        return Handler
-
-    def _forward(self, method: str, path: str, body: bytes | None,
-                 headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
-        upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
-        try:
-            sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
-            upstream.request(method, path, body=body, headers=sent)
-            reply = upstream.getresponse()
-            data = reply.read()
-            kept = [(k, v) for k, v in reply.getheaders()
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length")]
-            return reply.status, kept, data
-        finally:
-            upstream.close()
+    def _before_reply(self, method: str, path: str, body: bytes | None, client_port: int) -> None:
+        if self._pick(method, path, body):
+            self.holder_port = client_port
+            self.held.set()
+            self.released.wait(timeout=120)
 
 
 def socket_owner(port: int) -> int:

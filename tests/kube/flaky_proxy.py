@@ -1,7 +1,12 @@
-"""A tiny HTTP proxy for tests: answers a chosen status to the first N requests, then forwards to the real server."""
+"""A tiny HTTP proxy for tests: answers a chosen status to the first N requests, then forwards to the real server.
+
+Subclasses change when to fail (`_should_fail`) or what happens between the server's answer and the
+client's (`_before_reply`): the fault tests hold an answer back that way.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import threading
@@ -18,6 +23,7 @@ class FlakyProxy:
         self.requests = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> FlakyProxy:
@@ -33,6 +39,28 @@ class FlakyProxy:
             self.requests += 1
             return self.requests <= self.failures
 
+    def _before_reply(self, method: str, path: str, body: bytes | None, client_port: int) -> None:
+        """Called after the server answered and before the client gets the answer; nothing by default."""
+
+    def _failure(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        payload = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                              "message": "injected by the test proxy", "code": self.status}).encode()
+        return self.status, [("Content-Type", "application/json")], payload
+
+    def _forward(self, method: str, path: str, body: bytes | None,
+                 headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        try:
+            sent = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
+            upstream.request(method, path, body=body, headers=sent)
+            reply = upstream.getresponse()
+            data = reply.read()
+            kept = [(k, v) for k, v in reply.getheaders()
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length")]
+            return reply.status, kept, data
+        finally:
+            upstream.close()
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
@@ -44,27 +72,17 @@ class FlakyProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 if proxy._should_fail():
-                    payload = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                          "message": "injected by the test proxy", "code": proxy.status}).encode()
-                    self.send_response(proxy.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                upstream = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                upstream.request(self.command, self.path, body=body, headers=headers)
-                reply = upstream.getresponse()
-                data = reply.read()
-                self.send_response(reply.status)
-                for key, value in reply.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    status, headers, data = proxy._failure()
+                else:
+                    status, headers, data = proxy._forward(self.command, self.path, body, dict(self.headers.items()))
+                    proxy._before_reply(self.command, self.path, body, self.client_address[1])
+                with contextlib.suppress(OSError):  # the client may have been killed meanwhile
+                    self.send_response(status)
+                    for key, value in headers:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                upstream.close()
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
             def do_GET(self) -> None:
                 self._any()
