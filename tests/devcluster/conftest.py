@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import kubernetes
 import pytest
 
 from pipeline_queue.devcluster.cluster import DevCluster
+from tests import polling
 
 # No scheduler serves this name, so a pod that asks for it stays Pending and untouched, as on a real cluster.
 PARKED_SCHEDULER = "parked-scheduler"
@@ -83,17 +84,7 @@ def raw(api: kubernetes.client.ApiClient) -> Callable[..., tuple[int, Any, Any]]
 def wait_for() -> Callable[..., Any]:
     """Poll `condition` until it returns something truthy (bounded); for what controllers do asynchronously."""
 
-    def poll(condition: Callable[[], Any], *, timeout: float = 10.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = condition()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-            time.sleep(0.02)
-
-    return poll
+    return partial(polling.wait_for, timeout=10.0, interval=0.02)
 
 
 def body_of(error: kubernetes.client.ApiException) -> dict[str, Any]:

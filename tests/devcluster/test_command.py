@@ -5,19 +5,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
+from functools import partial
 
 import kubernetes
 
+from tests import polling
 
-def wait_for(condition, *, timeout: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+wait_for = partial(polling.wait_for, timeout=30.0, interval=0.1)
 
 
 def test_devcluster_command_serves_the_official_client_until_interrupted(tmp_path):

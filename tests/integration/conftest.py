@@ -15,10 +15,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from pipeline_queue.producer import SubmittedBuild, submit_file
 from pipeline_queue.settings import RunConfig, Settings
 from pipeline_queue.store import BuildDetail, Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
+from tests import polling
 from tests.conftest import ROOT
 from workers.app import QueueApp, make_app
 from workers.tasks import send_advances
@@ -58,17 +59,8 @@ registries:
 """
 
 
-def wait_for(condition: Callable[[], Any], *, what: str, timeout: float = 60.0,
-             explain: Callable[[], str] = str) -> Any:
-    """The first truthy value of `condition()`, polled every 0.1 s; fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}\n{explain()}")
-        time.sleep(0.1)
+# The first truthy value of `condition()`, polled every 0.1 s; fails the test after `timeout` seconds.
+wait_for = partial(polling.wait_for, timeout=60.0, interval=0.1)
 
 
 def step_states(detail: BuildDetail) -> dict[str, tuple[Status, int | None]]:

@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from pipeline_queue.reconcile.plan import StagePlan
 from pipeline_queue.settings import RunConfig, Settings
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
+from tests import polling
 from tests.conftest import ROOT
 from tests.kube.flaky_proxy import FlakyProxy
 from workers.app import QueueApp, make_app
@@ -42,15 +44,7 @@ BUILD_TIMEOUT = 150.0
 STOP_TIMEOUT = 20.0
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 60, what: str,
-             log: Callable[[], str] = lambda: "") -> Any:
-    """Poll `condition` until it is truthy (its value is returned); fail saying `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{log()}")
-        time.sleep(0.05)
-    return result
+wait_for = partial(polling.wait_for, timeout=60.0)
 
 
 def free_port() -> int:
@@ -103,7 +97,7 @@ class RedisServer:
             [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder), *options],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        wait_for(self._answers, timeout=30, what=f"redis-server on port {self.port}", log=self.log)
+        wait_for(self._answers, timeout=30, what=f"redis-server on port {self.port}", explain=self.log)
         return self
 
     def client(self) -> redis.Redis:
@@ -225,7 +219,7 @@ class Stack:
 
     def finished(self, build_id: int, *, timeout: float = BUILD_TIMEOUT) -> BuildDetail:
         return wait_for(lambda: (detail := self.build(build_id)).build.status.terminal and detail, timeout=timeout,
-                        what=f"build {build_id} to finish", log=self.workers.log)
+                        what=f"build {build_id} to finish", explain=self.workers.log)
 
     def logs(self, detail: BuildDetail) -> dict[str, str]:
         with self.sessions.begin() as session:

@@ -104,7 +104,7 @@ def test_a_worker_killed_while_creating_a_pod_loses_nothing_and_creates_no_pod_t
         submitted = env.submit(SEQUENTIAL, repo="octo/killed", secrets={"token": "t0k3n-4471"})
         # The pod of step two is created, but the worker that asked never hears back: kill it right there.
         wait_for(proxy.held.is_set, timeout=BUILD_TIMEOUT, what="a worker to create the pod of step two",
-                 log=env.workers.log)
+                 explain=env.workers.log)
         group = os.getpgid(proxy.holder_pid())
         [victim] = [process for process in workers if process.pid == group]
         os.killpg(group, signal.SIGKILL)
@@ -161,7 +161,7 @@ def test_an_api_answering_500_for_longer_than_the_retries_last_does_not_fail_the
         env.workers.start(env.kubeconfig_for(proxy.url), concurrency=2)
         submitted = env.submit(SEQUENTIAL, repo="octo/outage", secrets={"token": "t0k3n-5520"})
         wait_for(lambda: proxy.failed >= 6, timeout=BUILD_TIMEOUT, what="the workers to meet the outage",
-                 log=env.workers.log)
+                 explain=env.workers.log)
         detail = env.finished(submitted.build_id)
         assert_clean_success(env, detail, steps={"one": "step-one-done", "two": "step-two-done",
                                                  "three": "step-three-done"})

@@ -12,10 +12,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ import redis
 from pipeline_queue import broker, store
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import NewBuild, NewStage, NewStep
+from tests import polling
 from tests.conftest import ROOT
 from workers.app import make_app
 
@@ -40,13 +41,7 @@ class Broker:
         return [json.loads(raw) for raw in self.client.lrange(self.prefix + name, 0, -1)]
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-    return result
+wait_for = partial(polling.wait_for, timeout=30.0)
 
 
 def _shared_redis() -> redis.Redis | None:
