@@ -34,7 +34,7 @@ from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.producer import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from pipeline_queue.watcher.state import STAGE_LABEL
 from workers.app import QueueApp, make_app

@@ -52,17 +52,8 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; our errors print their message (never a secret) and exit with their code."""
+    """Run the CLI; click shows its own usage errors, ours show themselves (never a secret) and set the exit code."""
     try:
-        cli.main(args=argv, prog_name="pipeline-queue", standalone_mode=False)
+        cli.main(args=argv, prog_name="pipeline-queue")
     except PipelineQueueError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(error.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        sys.exit(error.show())

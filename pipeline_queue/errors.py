@@ -7,6 +7,8 @@ a password, token or secret value: callers name the entry, never its content.
 
 from __future__ import annotations
 
+import sys
+
 
 class PipelineQueueError(Exception):
     """Base of every error pipeline-queue raises on purpose."""
@@ -19,6 +21,11 @@ class PipelineQueueError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def show(self) -> int:
+        """Tell the user on standard error (`error: <message>`); the exit code to leave with."""
+        print(f"error: {self.message}", file=sys.stderr, flush=True)
+        return self.exit_code
 
 
 class UsageError(PipelineQueueError):

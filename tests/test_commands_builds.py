@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_queue import store
-from pipeline_queue.store import FindingKind, NewBuild, NewStage, NewStep, Status
+from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.vocabulary import FindingKind, Status
 from tests.conftest import run_cli
 
 

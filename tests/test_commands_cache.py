@@ -11,7 +11,8 @@ import pytest
 
 from pipeline_queue import broker, store
 from pipeline_queue.cache import index
-from pipeline_queue.store import FindingKind, NewBuild, NewStage, NewStep
+from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.vocabulary import FindingKind
 from tests.conftest import run_cli
 from workers.cache_tasks import redis_client
 

@@ -22,9 +22,10 @@ from pipeline_queue.cache.probe import AnonymousProbe
 from pipeline_queue.cache.rules import CacheGuardMode, FirstPull, GuardDecision, Leak, PrivacyRules, digest_of
 from pipeline_queue.images import ImageRef
 from pipeline_queue.settings import CacheConfig
-from pipeline_queue.store import FindingKind, add_finding, append_log
+from pipeline_queue.store import add_finding, append_log
 from pipeline_queue.store.findings import list_findings
 from pipeline_queue.store.pulls import NewPull, first_credentialed_pull, record_pull
+from pipeline_queue.vocabulary import FindingKind
 
 if TYPE_CHECKING:
     from pipeline_queue.reconcile.plan import StepPlan

@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from pipeline_queue.commands.common import load_secrets_file
 from pipeline_queue.settings import Settings
+from pipeline_queue.vocabulary import Status
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -96,7 +97,7 @@ def follow_build(console: Console, sessions: sessionmaker[Session], build_id: in
     """Print every step status change and each finished step's log until the build ends; whether it passed."""
     from pipeline_queue import store
 
-    seen: dict[int, store.Status] = {}
+    seen: dict[int, Status] = {}
     while True:
         with sessions.begin() as session:
             detail = store.get_build(session, build_id)
@@ -108,7 +109,7 @@ def follow_build(console: Console, sessions: sessionmaker[Session], build_id: in
                         _print_step(console, session, stage.name, step)
         if detail.build.status.terminal:
             console.print(f"[bold]build #{detail.build.number}: {detail.build.status.value}[/bold]")
-            return detail.build.status is store.Status.SUCCESS
+            return detail.build.status is Status.SUCCESS
         time.sleep(POLL_SECONDS)
 
 
@@ -119,7 +120,7 @@ def _print_step(console: Console, session: Session, stage: str, step: StepRecord
     details = [text for text in (exit_code, step.error) if text]
     suffix = f" ({escape('; '.join(dict.fromkeys(details)))})" if details else ""
     console.print(f"{escape(stage)}/{escape(step.name)}: {step.status.value}{suffix}")
-    if step.status.terminal and step.status is not store.Status.SKIPPED:
+    if step.status.terminal and step.status is not Status.SKIPPED:
         log = store.get_log(session, step.id)
         console.rule(f"{escape(stage)}/{escape(step.name)} log")
         console.out(log.text.rstrip("\n") if log and log.text else "(no output)", highlight=False)

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline_queue.store import (
     BuildDetail,
     StageRecord,
-    Status,
     finish_build,
     finish_stage,
     get_build,
     get_stage,
 )
+from pipeline_queue.vocabulary import Status
 
 UPSTREAM_KEY = "run_after_upstream"
 """Plan key: {"success": bool, "failure": bool}, whether the stage runs when its build is passing / failing."""

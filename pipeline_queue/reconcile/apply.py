@@ -22,7 +22,8 @@ from pipeline_queue.reconcile.masking import mask, secret_values
 from pipeline_queue.reconcile.objects import delete_stage_objects, ensure_claim, owned, step_pod
 from pipeline_queue.reconcile.plan import CONTAINER, StagePlan, StepPlan
 from pipeline_queue.reconcile.state import CreateStep, Decision, DeleteObjects, FetchLog, FinishStage, RecordStep
-from pipeline_queue.store import Status, finish_build, finish_stage, get_build, get_stage, set_log, update_step
+from pipeline_queue.store import finish_build, finish_stage, get_build, get_stage, set_log, update_step
+from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
 

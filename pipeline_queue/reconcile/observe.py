@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline_queue.reconcile.plan import CONTAINER, StepPlan
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
 START_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})

@@ -14,7 +14,8 @@ from typing import Any
 from pipeline_queue.compiler import LABEL_MANAGED_BY, LABEL_STAGE, MANAGED_BY, CompiledStep, Plan
 from pipeline_queue.errors import StoreError
 from pipeline_queue.spec.models import Conditions
-from pipeline_queue.store import DEFAULT_STAGE_TIMEOUT, CredentialSource, NewStage, NewStep, StepKind
+from pipeline_queue.store import CredentialSource, NewStage, NewStep
+from pipeline_queue.vocabulary import DEFAULT_STAGE_TIMEOUT, StepKind
 
 PLAN_FORMAT = 1
 CONTAINER = "step"

@@ -24,13 +24,13 @@ from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
     BuildRecord,
     StageRecord,
-    Status,
     finish_build,
     finish_stage,
     get_build,
     get_stage,
     start_stage,
 )
+from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
 MAX_PASSES = 3

@@ -15,7 +15,7 @@ from typing import Any
 from pipeline_queue.reconcile.conditions import BuildFacts, run_policy, should_run
 from pipeline_queue.reconcile.observe import PodView, observe
 from pipeline_queue.reconcile.plan import StagePlan, StepPlan
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 
 FAILING = frozenset({Status.FAILURE, Status.ERROR, Status.KILLED})
 

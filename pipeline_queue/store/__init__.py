@@ -16,7 +16,6 @@ from pipeline_queue.store.engine import create_engine, database_url, redacted, s
 from pipeline_queue.store.findings import add_finding
 from pipeline_queue.store.migrate import migrate
 from pipeline_queue.store.records import (
-    DEFAULT_STAGE_TIMEOUT,
     ActiveStage,
     BuildDetail,
     BuildRecord,
@@ -33,20 +32,15 @@ from pipeline_queue.store.records import (
     StepUpdate,
 )
 from pipeline_queue.store.stages import active_stages, finish_stage, get_stage, set_stage_plan, start_stage
-from pipeline_queue.store.status import ACTIVE, TERMINAL, FindingKind, Status, StepKind, combined_status
 from pipeline_queue.store.steps import LOG_LIMIT, append_log, get_log, set_log, update_step
 
 __all__ = [
-    "ACTIVE",
-    "DEFAULT_STAGE_TIMEOUT",
     "LOG_LIMIT",
-    "TERMINAL",
     "ActiveStage",
     "BuildDetail",
     "BuildRecord",
     "CredentialSource",
     "FindingAdded",
-    "FindingKind",
     "FindingRecord",
     "LogRecord",
     "NewBuild",
@@ -54,14 +48,11 @@ __all__ = [
     "NewStep",
     "RepositoryRecord",
     "StageRecord",
-    "Status",
-    "StepKind",
     "StepRecord",
     "StepUpdate",
     "active_stages",
     "add_finding",
     "append_log",
-    "combined_status",
     "create_build",
     "create_engine",
     "create_repository_if_missing",

@@ -18,7 +18,7 @@ from pipeline_queue.store.models import Build, Log, Repository, Stage, Step
 from pipeline_queue.store.records import BuildDetail, BuildRecord, NewBuild, NewStage, NewStep, RepositoryRecord
 from pipeline_queue.store.rows import build_detail, build_record, repository_record
 from pipeline_queue.store.statements import insert_or_ignore, update_rows
-from pipeline_queue.store.status import ACTIVE, TERMINAL, Status, combined_status
+from pipeline_queue.vocabulary import ACTIVE, TERMINAL, Status, combined_status
 
 
 def create_repository_if_missing(session: Session, slug: str) -> RepositoryRecord:

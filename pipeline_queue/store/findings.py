@@ -15,7 +15,7 @@ from pipeline_queue.store.models import Finding
 from pipeline_queue.store.records import FindingAdded, FindingRecord
 from pipeline_queue.store.rows import finding_record
 from pipeline_queue.store.statements import insert_or_ignore
-from pipeline_queue.store.status import FindingKind
+from pipeline_queue.vocabulary import FindingKind
 
 
 def add_finding(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from pipeline_queue.store.columns import UtcDateTime, enum_column, utcnow
-from pipeline_queue.store.status import FindingKind, Status, StepKind
+from pipeline_queue.vocabulary import FindingKind, Status, StepKind
 
 # Deterministic constraint names, identical on every database, so that later migrations can name them.
 NAMING_CONVENTION = {

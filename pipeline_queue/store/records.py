@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline_queue.store.status import FindingKind, Status, StepKind
-
-DEFAULT_STAGE_TIMEOUT = 3600
-"""Seconds a stage may run before the workers stop it (Drone's default build timeout: 60 minutes)."""
+from pipeline_queue.vocabulary import DEFAULT_STAGE_TIMEOUT, FindingKind, Status, StepKind
 
 
 @dataclass(frozen=True)

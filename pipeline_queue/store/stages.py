@@ -20,7 +20,7 @@ from pipeline_queue.store.models import Build, Stage, Step
 from pipeline_queue.store.records import ActiveStage, StageRecord, StepRecord
 from pipeline_queue.store.rows import stage_record
 from pipeline_queue.store.statements import update_rows
-from pipeline_queue.store.status import ACTIVE, Status, StepKind, combined_status
+from pipeline_queue.vocabulary import ACTIVE, Status, StepKind, combined_status
 
 
 def get_stage(session: Session, stage_id: int) -> StageRecord | None:

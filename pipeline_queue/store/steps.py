@@ -19,7 +19,7 @@ from pipeline_queue.store.models import Log, Step
 from pipeline_queue.store.records import LogRecord, StepUpdate
 from pipeline_queue.store.rows import log_record, step_record
 from pipeline_queue.store.statements import update_rows
-from pipeline_queue.store.status import Status
+from pipeline_queue.vocabulary import Status
 
 LOG_LIMIT = 5 * 1024 * 1024
 """Characters of output kept per step (Drone's default log limit is 5 MB); the rest is dropped."""

@@ -31,7 +31,8 @@ from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.producer import SubmittedBuild, submit_file
 from pipeline_queue.settings import RunConfig, Settings
-from pipeline_queue.store import BuildDetail, Status
+from pipeline_queue.store import BuildDetail
+from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from tests import polling
 from tests.conftest import ROOT

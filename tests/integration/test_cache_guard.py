@@ -12,7 +12,7 @@ import pytest
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import LOG_PREFIX
 from pipeline_queue.commands.builds import detail_document
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 from tests.integration.cache_support import (
     CREDENTIALED,
     NODE,

@@ -8,7 +8,8 @@ import pytest
 
 from pipeline_queue.kube import make_api_client
 from pipeline_queue.reconcile.plan import StagePlan
-from pipeline_queue.store import BuildDetail, Status
+from pipeline_queue.store import BuildDetail
+from pipeline_queue.vocabulary import Status
 from tests.integration.cache_support import (
     Scenario,
     findings_of,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline_queue.cache.guard import LOG_PREFIX
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 from tests.integration.cache_support import (
     CREDENTIALED,
     NODE,

@@ -11,7 +11,7 @@ import io
 from rich.console import Console
 
 from pipeline_queue.commands.run import follow_build
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 from tests.integration.conftest import step_states
 
 PASSING = """

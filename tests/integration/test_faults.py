@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from pipeline_queue.store import BuildDetail, Status
+from pipeline_queue.store import BuildDetail
+from pipeline_queue.vocabulary import Status
 from tests.integration.faults_support import (
     BUILD_TIMEOUT,
     HoldingProxy,

@@ -11,7 +11,6 @@ from pipeline_queue.store import (
     NewBuild,
     NewStage,
     NewStep,
-    Status,
     create_build,
     create_engine,
     database_url,
@@ -21,6 +20,7 @@ from pipeline_queue.store import (
     migrate,
     session_factory,
 )
+from pipeline_queue.vocabulary import Status
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from pipeline_queue.kube import Kube, RetryPolicy, make_api_client
 from pipeline_queue.producer import may_start, release_waiting, submit_file
 from pipeline_queue.reconcile.service import advance_stage
 from pipeline_queue.settings import RunConfig, Settings
-from pipeline_queue.store import Status, create_engine, database_url, get_build, get_log, migrate, session_factory
+from pipeline_queue.store import create_engine, database_url, get_build, get_log, migrate, session_factory
 from pipeline_queue.store.engine import DATABASE_FILE
+from pipeline_queue.vocabulary import Status
 
 SECRET_VALUE = "s3cr3t-value-9f1c2a"
 

@@ -19,7 +19,6 @@ from pipeline_queue.reconcile.service import AdvanceResult, advance_stage
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
     NewBuild,
-    Status,
     create_build,
     create_engine,
     database_url,
@@ -29,6 +28,7 @@ from pipeline_queue.store import (
     request_cancel,
     session_factory,
 )
+from pipeline_queue.vocabulary import Status
 from tests.reconcile.builders import compile_text
 
 SETTINGS = Settings()

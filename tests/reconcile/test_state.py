@@ -16,7 +16,7 @@ from pipeline_queue.reconcile.state import (
     Timeouts,
     decide,
 )
-from pipeline_queue.store import Status
+from pipeline_queue.vocabulary import Status
 from tests.reconcile.builders import NOW, exited, plan_of, pod, running, waiting
 
 TWO_STEPS = """

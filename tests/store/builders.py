@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline_queue.store import NewBuild, NewStage, NewStep, StepKind
+from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.vocabulary import StepKind
 
 
 def new_build(repo: str = "octo/hello", **fields: str) -> NewBuild:

@@ -16,8 +16,6 @@ from pipeline_queue.store import (
     CredentialSource,
     NewStage,
     NewStep,
-    Status,
-    StepKind,
     create_build,
     create_repository_if_missing,
     finish_build,
@@ -27,6 +25,7 @@ from pipeline_queue.store import (
     list_builds,
     request_cancel,
 )
+from pipeline_queue.vocabulary import Status, StepKind
 from tests.conftest import ROOT
 from tests.store.builders import new_build, two_stages
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline_queue.errors import UsageError
-from pipeline_queue.store import FindingKind, add_finding, create_build, get_build
+from pipeline_queue.store import add_finding, create_build, get_build
+from pipeline_queue.vocabulary import FindingKind
 from tests.store.builders import new_build, two_stages
 
 PRIVATE = "registry.example.com/team/app:1"

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from pipeline_queue.store import FindingKind, add_finding, create_build
+from pipeline_queue.store import add_finding, create_build
 from pipeline_queue.store.findings import list_findings
 from pipeline_queue.store.pulls import NewPull, first_credentialed_pull, list_pulls, record_pull
+from pipeline_queue.vocabulary import FindingKind
 from tests.store.builders import new_build, two_stages
 
 IMAGE = "registry.example.com/team/deployer:2"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import pipeline_queue.store as store
-from pipeline_queue.store import CredentialSource, NewStep, combined_status
+from pipeline_queue.store import CredentialSource, NewStep
 from pipeline_queue.store.models import Base
-from pipeline_queue.store.status import Status
+from pipeline_queue.vocabulary import Status, combined_status
 
 # Words that would name a credential's value (a `secret` here is only the name of one).
 SECRET_WORDS = {"password", "passwd", "pass", "token", "auth", "value"}

@@ -8,7 +8,6 @@ import pytest
 
 from pipeline_queue.errors import StaleStateError, StoreError, UsageError
 from pipeline_queue.store import (
-    Status,
     active_stages,
     create_build,
     finish_stage,
@@ -18,6 +17,7 @@ from pipeline_queue.store import (
     start_stage,
     update_step,
 )
+from pipeline_queue.vocabulary import Status
 from tests.store.builders import new_build, two_stages
 
 T1 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)

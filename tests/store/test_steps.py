@@ -10,7 +10,6 @@ import pytest
 
 from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.store import (
-    Status,
     StepRecord,
     append_log,
     create_build,
@@ -19,6 +18,7 @@ from pipeline_queue.store import (
     set_log,
     update_step,
 )
+from pipeline_queue.vocabulary import Status
 from tests.store.builders import new_build, two_stages
 
 T1 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,6 +1,7 @@
-"""Status values of builds, stages and steps, and how a parent's status follows from its children.
+"""The shared vocabulary: statuses of builds, stages and steps, step and finding kinds, and run defaults.
 
-The one place these strings are defined: the database, the workers and the API all use them.
+Dependency-free, so that the pure state machines, the store, the workers and the API all speak the same
+words without importing one another.
 """
 
 from __future__ import annotations
@@ -54,3 +55,10 @@ def combined_status(statuses: Iterable[Status]) -> Status:
         if status in seen:
             return status
     return Status.SUCCESS
+
+
+DEFAULT_STAGE_TIMEOUT = 3600
+"""Seconds a stage may run before the workers stop it (Drone's default build timeout: 60 minutes)."""
+
+DEFAULT_START_TIMEOUT = 300
+"""Seconds a step's pod may wait to start (scheduling, pulling its image) before the step errors."""
