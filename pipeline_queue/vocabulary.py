@@ -1,13 +1,15 @@
-"""The shared vocabulary: statuses of builds, stages and steps, step and finding kinds, and run defaults.
+"""The shared vocabulary: statuses, step and finding kinds, queue names, cache guard modes, run defaults.
 
-Dependency-free, so that the pure state machines, the store, the workers and the API all speak the same
-words without importing one another.
+It depends on nothing but the error tree, so the pure state machines, the store, the workers and the API
+speak the same words without importing one another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+
+from pipeline_queue.errors import UsageError
 
 
 class Status(StrEnum):
@@ -62,3 +64,37 @@ DEFAULT_STAGE_TIMEOUT = 3600
 
 DEFAULT_START_TIMEOUT = 300
 """Seconds a step's pod may wait to start (scheduling, pulling its image) before the step errors."""
+
+
+CONTROL_QUEUE = "control"
+"""The queue `advance` goes to (many short, latency-sensitive tasks); `PQ_CONTROL_QUEUE` may rename it."""
+DEFAULT_QUEUE = "default"
+"""The queue of housekeeping such as the resync."""
+CACHE_QUEUE = "cache"
+"""The queue of the node-cache work, whose slow API reads must never hold up control work."""
+QUEUE_NAMES = (CONTROL_QUEUE, DEFAULT_QUEUE, CACHE_QUEUE)
+
+
+class CacheGuardError(UsageError):
+    """The cache guard's settings are malformed (`PQ_CACHE_GUARD`, `PQ_PRIVATE_REGISTRIES`, `PQ_PUBLIC_REGISTRIES`)."""
+
+
+class CacheGuardMode(StrEnum):
+    """What the guard does when a step could run a private image from a node's cache without credentials."""
+
+    OFF = "off"
+    WARN = "warn"
+    ENFORCE = "enforce"
+    BLOCK = "block"
+
+    @classmethod
+    def parse(cls, text: str) -> CacheGuardMode:
+        """`PQ_CACHE_GUARD`'s value, case-insensitive; empty means the default, warn."""
+        value = text.strip().lower()
+        if not value:
+            return cls.WARN
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(mode.value for mode in cls)
+            raise CacheGuardError(f"PQ_CACHE_GUARD: {text!r} is not a cache guard mode; use one of {choices}") from None

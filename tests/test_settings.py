@@ -26,7 +26,7 @@ def test_values_are_read_from_the_environment():
         "PQ_DATA_DIR": "/var/lib/pq", "KUBECONFIG": "/etc/kube/config",
         "REDIS_URL": "redis://127.0.0.1:6379/3", "PQ_STAGE_TIMEOUT": "60",
     })
-    assert settings.pull.pull_settings().allowed == ("Always", "IfNotPresent")
+    assert settings.pull.allowed == ("Always", "IfNotPresent")
     assert settings.pull.always_registries == ("registry.example.com", "*.corp.example.com")
     assert settings.paths.data_dir == Path("/var/lib/pq")
     assert settings.paths.kubeconfig == Path("/etc/kube/config")

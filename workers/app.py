@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery
 
 from pipeline_queue.settings import Settings
+from pipeline_queue.vocabulary import DEFAULT_QUEUE
 from workers import routing
 from workers.beat import beat_schedule
 
@@ -45,7 +46,7 @@ def celery_config(settings: Settings, *, broker_url: str) -> dict[str, Any]:
         "task_ignore_result": True,
         "result_backend": None,
         "task_queues": routing.queues(settings),
-        "task_default_queue": routing.DEFAULT,
+        "task_default_queue": DEFAULT_QUEUE,
         "task_routes": routing.routes(settings),
         "beat_schedule": beat_schedule(),
         # Task events let Flower and `celery events` follow each task (Flower can also turn them on).

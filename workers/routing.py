@@ -10,11 +10,7 @@ from __future__ import annotations
 from kombu import Queue
 
 from pipeline_queue.settings import Settings
-
-CONTROL = "control"
-"""The default name of the control queue (`PQ_CONTROL_QUEUE` may rename it)."""
-DEFAULT = "default"
-CACHE = "cache"
+from pipeline_queue.vocabulary import CACHE_QUEUE, DEFAULT_QUEUE
 
 ADVANCE_TASK = "pq.advance"
 RESYNC_TASK = "pq.resync"
@@ -24,7 +20,7 @@ CACHE_TASKS = "pq.cache.*"
 
 def queue_names(settings: Settings) -> tuple[str, str, str]:
     """The three queues, control first (its name comes from the settings)."""
-    return (settings.queue.advance_queue, DEFAULT, CACHE)
+    return (settings.queue.advance_queue, DEFAULT_QUEUE, CACHE_QUEUE)
 
 
 def queues(settings: Settings) -> tuple[Queue, ...]:
@@ -35,6 +31,6 @@ def routes(settings: Settings) -> dict[str, dict[str, str]]:
     """Celery's `task_routes`: exact task names, plus a glob for the cache sweep."""
     return {
         ADVANCE_TASK: {"queue": settings.queue.advance_queue},
-        RESYNC_TASK: {"queue": DEFAULT},
-        CACHE_TASKS: {"queue": CACHE},
+        RESYNC_TASK: {"queue": DEFAULT_QUEUE},
+        CACHE_TASKS: {"queue": CACHE_QUEUE},
     }

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Literal
 
-from pipeline_queue.errors import UsageError
 from pipeline_queue.images import ImageRef
 from pipeline_queue.pull import POLICIES
 from pipeline_queue.registry.patterns import RegistryPattern, RegistryPatternError, first_match, parse_patterns
+from pipeline_queue.vocabulary import CacheGuardError, CacheGuardMode
 
 CACHE_POLICIES = ("IfNotPresent", "Never")
 """Pull policies under which the kubelet may start a cached image without asking the registry."""
@@ -28,32 +27,6 @@ _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+", re.ASCII)
 _BARE_DIGEST = re.compile(r"sha(?:256|384|512):[a-f0-9]+", re.ASCII)
 
 
-class CacheGuardError(UsageError):
-    """The cache guard's settings are malformed (`PQ_CACHE_GUARD`, `PQ_PRIVATE_REGISTRIES`, `PQ_PUBLIC_REGISTRIES`)."""
-
-
-class CacheGuardMode(StrEnum):
-    """What the guard does when a step could run a private image from a node's cache without credentials."""
-
-    OFF = "off"
-    WARN = "warn"
-    ENFORCE = "enforce"
-    BLOCK = "block"
-
-    @classmethod
-    def parse(cls, text: str) -> CacheGuardMode:
-        """`PQ_CACHE_GUARD`'s value, case-insensitive; empty means the default, warn."""
-        value = text.strip().lower()
-        if not value:
-            return DEFAULT_MODE
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(mode.value for mode in cls)
-            raise CacheGuardError(f"PQ_CACHE_GUARD: {text!r} is not a cache guard mode; use one of {choices}") from None
-
-
-DEFAULT_MODE = CacheGuardMode.WARN
 
 
 @dataclass(frozen=True)

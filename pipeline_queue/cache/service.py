@@ -19,7 +19,7 @@ from pipeline_queue import keys, metrics
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import PrivacyFacts, check_started, decide_step, log_line, step_image
 from pipeline_queue.cache.probe import AnonymousProbe
-from pipeline_queue.cache.rules import CacheGuardMode, FirstPull, GuardDecision, Leak, PrivacyRules, digest_of
+from pipeline_queue.cache.rules import FirstPull, GuardDecision, Leak, PrivacyRules, digest_of
 from pipeline_queue.images import ImageRef
 from pipeline_queue.settings import CacheConfig
 from pipeline_queue.store import add_finding, append_log
@@ -51,7 +51,7 @@ class CacheGuard:
                  probe: AnonymousProbe | None = None) -> None:
         """`probe` says how to ask registries (tests give a plain-HTTP one); it is used only when
         `config.probe_anonymous` is on, and none is made otherwise."""
-        self.mode = CacheGuardMode.parse(config.guard)
+        self.mode = config.guard
         self.rules = PrivacyRules(private_patterns=config.private_registries,
                                   public_patterns=config.public_registries, probe_anonymous=config.probe_anonymous)
         self.redis, self.prefix = redis, prefix

@@ -27,7 +27,7 @@ class CacheRisk:
     def of(cls, plans: Sequence[Plan], config: CacheConfig) -> CacheRisk:
         rules = PrivacyRules(private_patterns=config.private_registries, public_patterns=config.public_registries)
         steps = [step for plan in plans for step in (*plan.services, *plan.steps)]
-        return cls(rules=rules, mode=CacheGuardMode.parse(config.guard), credentialed_repos=credentialed_in(steps))
+        return cls(rules=rules, mode=config.guard, credentialed_repos=credentialed_in(steps))
 
     def of_step(self, step: CompiledStep) -> str | None:
         return static_risk(step, rules=self.rules, credentialed_repos=self.credentialed_repos, mode=self.mode)

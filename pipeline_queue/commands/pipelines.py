@@ -42,7 +42,7 @@ def checked(path: str, secrets: dict[str, str] | None) -> tuple[LoadedFile, list
 
 
 def compile_all(loaded: LoadedFile, secrets: dict[str, str]) -> list[Plan]:
-    settings = CompilerSettings(pull=Settings.from_env().pull.pull_settings())
+    settings = CompilerSettings(pull=Settings.from_env().pull)
     context = BuildContext(secrets=secrets)
     return [compile_pipeline(item.pipeline, context, settings=settings) for item in loaded.pipelines]
 

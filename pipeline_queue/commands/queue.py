@@ -13,8 +13,7 @@ from typing import Any
 import click
 
 from pipeline_queue.settings import Settings
-
-QUEUE_NAMES = ("control", "default", "cache")
+from pipeline_queue.vocabulary import QUEUE_NAMES
 
 
 def _app(settings: Settings) -> Any:

@@ -111,7 +111,7 @@ def _store(
     ref: str,
 ) -> BuildDetail:
     """Create the build, then compile, publish and store each stage's plan; undo the Secrets if anything fails."""
-    compiler = CompilerSettings(pull=settings.pull.pull_settings())
+    compiler = CompilerSettings(pull=settings.pull)
     # Compiled once with a placeholder id for the steps the build row needs (and to fail before writing).
     drafts = [_new_stage(s, _compile(s, _context(base, settings, stage_id=PLACEHOLDER_ID, number=0), compiler),
                          settings) for s in chosen]
