@@ -1,334 +1,262 @@
-"""The kubelet's own credentialprovider test vectors (keyring_test.go, config_test.go, secrets_test.go), ported.
+"""The kubelet's own credentialprovider test vectors (keyring_test.go, config_test.go, secrets_test.go) and Go's
+path/filepath match table, run against both credential matchers.
 
-Each test names the Go test it ports; inputs and expectations are the Go tables', unchanged.
+The product's matcher (`pipeline_queue.registry`) and the development cluster's own (`pipeline_queue.devcluster.node`)
+share no code on purpose; the same vectors judge both. Each test is written once and takes `impl`, one of two thin
+adapters (`product`, `devcluster`) that expose the few operations the vectors need. Each test names the Go test it
+ports; the tables live in tests/kubelet_vectors.py. The vectors only one implementation can run (the product's
+encoder) are plain tests at the end; the devcluster's own rules beyond the tables are in
+tests/devcluster/test_credentials.py and tests/devcluster/test_globs.py.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+from typing import Any
 
 import pytest
 
+from pipeline_queue import registry
+from pipeline_queue.devcluster.errors import PullSecretError
+from pipeline_queue.devcluster.node import dockerconfig as node_config
+from pipeline_queue.devcluster.node import globs as node_globs
+from pipeline_queue.devcluster.node import keyring as node_keyring
 from pipeline_queue.errors import RegistryConfigError
-from pipeline_queue.registry import (
-    DockerConfig,
-    Keyring,
-    RegistryAuth,
-    docker_config_json,
-    is_default_registry_match,
-    parse_docker_config,
-    urls_match,
-)
+from pipeline_queue.registry import gostd
+from tests import kubelet_vectors as vectors
+from tests.kubelet_vectors import FOO, sample_docker_config
 
-# The Go tests' fixed credentials (fake values).
-EMAIL, USERNAME, PASSWORD = "foo@bar.baz", "foo", "bar"
-GO_AUTH = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
-# keyring.go defaultRegistryKey: defaultRegistryHost + "/v1/".
-DEFAULT_REGISTRY_KEY = "index.docker.io/v1/"
+Found = list[tuple[str, str, str]]
+"""Credentials as the Go tests compare them: (Username, Password, Email), in Lookup's order."""
 
 
-def sample_docker_config(key: str) -> str:
-    """The legacy .dockercfg blob the keyring tests build with fmt.Sprintf, byte for byte."""
-    return f'{{\n   "{key}": {{\n     "email": {json.dumps(EMAIL)},\n     "auth": {json.dumps(GO_AUTH)}\n   }}\n}}'
+def triple(credential: Any) -> tuple[str, str, str]:
+    """(Username, Password, Email) of either implementation's credential (RegistryAuth, Credential)."""
+    return credential.username, credential.password, credential.email
 
 
-def keyring_from(text: str) -> Keyring:
-    """ReadDockerConfigFileFromBytes then BasicDockerKeyring.Add."""
-    return Keyring.from_configs([parse_docker_config(text, source="sample")])
+class Product:
+    """`pipeline_queue.registry`: parse_docker_config, Keyring.from_configs and gostd.path_match."""
+
+    config_error = RegistryConfigError
+    urls_match = staticmethod(registry.urls_match)
+    is_default_registry_match = staticmethod(registry.is_default_registry_match)
+    glob_match = staticmethod(gostd.path_match)
+
+    def entries(self, text: str) -> dict[str, tuple[str, str, str]]:
+        """ReadDockerConfigFileFromBytes: config key -> (Username, Password, Email)."""
+        config = registry.parse_docker_config(text, source="cfg")
+        return {auth.key: triple(auth) for auth in config.auths}
+
+    def keyring(self, *texts: str) -> registry.Keyring:
+        """Each text read as one pull secret's docker config, then one keyring of them all (MakeDockerKeyring)."""
+        configs = [registry.parse_docker_config(text, source=f"secret {n}") for n, text in enumerate(texts)]
+        return registry.Keyring.from_configs(configs)
+
+    def keyring_of(self, literal: dict[str, tuple[str, str, str]]) -> registry.Keyring:
+        """BasicDockerKeyring.Add of a DockerConfig literal: key -> (Username, Password, Email)."""
+        auths = tuple(registry.RegistryAuth(key, user, password, email=email)
+                      for key, (user, password, email) in literal.items())
+        return registry.Keyring.from_configs([registry.DockerConfig(source="literal", auths=auths)])
+
+    def lookup(self, ring: registry.Keyring, image: str) -> Found:
+        """Lookup's AuthConfigs."""
+        return [triple(match.auth) for match in ring.lookup(image)]
+
+    def assert_refuses_glob(self, pattern: str, name: str) -> None:
+        """Go's ErrBadPattern is raised as BadPatternError (the keyring then counts it as no match)."""
+        with pytest.raises(gostd.BadPatternError):
+            gostd.path_match(pattern, name)
 
 
-def creds(ring: Keyring, image: str) -> list[tuple[str, str, str]]:
-    """Lookup's AuthConfigs as (Username, Password, Email)."""
-    return [(m.auth.username, m.auth.password, m.auth.email) for m in ring.lookup(image)]
+class Devcluster:
+    """`pipeline_queue.devcluster.node`: read_docker_config, Keyring.of and globs.glob_match (same operations)."""
+
+    config_error = PullSecretError
+    urls_match = staticmethod(node_keyring.urls_match)
+    is_default_registry_match = staticmethod(node_keyring.is_default_registry_match)
+    glob_match = staticmethod(node_globs.glob_match)
+
+    def entries(self, text: str) -> dict[str, tuple[str, str, str]]:
+        config = node_config.read_docker_config(text, source="cfg")
+        return {credential.key: triple(credential) for credential in config.credentials}
+
+    def keyring(self, *texts: str) -> node_keyring.Keyring:
+        configs = [node_config.read_docker_config(text, source=f"secret {n}") for n, text in enumerate(texts)]
+        return node_keyring.Keyring.of(configs)
+
+    def keyring_of(self, literal: dict[str, tuple[str, str, str]]) -> node_keyring.Keyring:
+        credentials = tuple(node_config.Credential(key, *credential) for key, credential in literal.items())
+        return node_keyring.Keyring.of([node_config.DockerConfig("literal", credentials)])
+
+    def lookup(self, ring: node_keyring.Keyring, image: str) -> Found:
+        return [triple(credential) for credential in ring.lookup(image)]
+
+    def assert_refuses_glob(self, pattern: str, name: str) -> None:
+        """A malformed pattern matches nothing, as the kubelet's URLsMatch treats ErrBadPattern."""
+        assert node_globs.glob_match(pattern, name) is False
 
 
-def keyring_of(entries: dict[str, tuple[str, str, str]]) -> Keyring:
-    """BasicDockerKeyring.Add of a DockerConfig literal: key -> (Username, Password, Email)."""
-    auths = tuple(RegistryAuth(key, user, password, email=email) for key, (user, password, email) in entries.items())
-    return Keyring.from_configs([DockerConfig(source="literal", auths=auths)])
+PRODUCT = Product()
 
 
-FOO = (USERNAME, PASSWORD, EMAIL)
+@pytest.fixture(params=[PRODUCT, Devcluster()], ids=["product", "devcluster"])
+def impl(request: pytest.FixtureRequest) -> Any:
+    """The implementation under test, as one of the two adapters above."""
+    return request.param
 
 
-# keyring_test.go TestURLsMatch (the current table, with the `*kubernetes.io` and `*.*.*` rows).
-@pytest.mark.parametrize(
-    ("glob", "target", "expected"),
-    [
-        ("*.kubernetes.io", "prefix.kubernetes.io", True),
-        ("prefix.*.io", "prefix.kubernetes.io", True),
-        ("prefix.kubernetes.*", "prefix.kubernetes.io", True),
-        ("*-good.kubernetes.io", "prefix-good.kubernetes.io", True),
-        ("*.kubernetes.io/blah", "prefix.kubernetes.io/blah", True),
-        ("prefix.*.io/foo", "prefix.kubernetes.io/foo/bar", True),
-        ("*.kubernetes.io:1111/blah", "prefix.kubernetes.io:1111/blah", True),
-        ("prefix.*.io:1111/foo", "prefix.kubernetes.io:1111/foo/bar", True),
-        ("*.kubernetes.io", "kubernetes.io", False),
-        ("*.*.kubernetes.io", "prefix.kubernetes.io", False),
-        ("*.*.kubernetes.io", "kubernetes.io", False),
-        ("*kubernetes.io", "a.kubernetes.io", False),
-        ("*kubernetes.io", "kubernetes.io", True),
-        ("*.*.*.kubernetes.io", "a.b.c.kubernetes.io", True),
-        ("kubernetes.io", "kubernetes.com", False),
-        ("k*.io", "quay.io", False),
-        ("*.kubernetes.io:1234/blah", "prefix.kubernetes.io:1111/blah", False),
-        ("prefix.*.io/foo", "prefix.kubernetes.io:1111/foo/bar", False),
-    ],
-)
-def test_urls_match(glob, target, expected):
-    assert urls_match(glob, target) is expected
+def lookup_in_sample(impl: Any, key: str, image: str) -> Found:
+    """Lookup of `image` in a keyring of one legacy .dockercfg keyed `key` (the keyring tests' sample config)."""
+    return impl.lookup(impl.keyring(sample_docker_config(key)), image)
 
 
-# keyring_test.go TestDockerKeyringForGlob: a legacy .dockercfg with one key serves TARGET/foo/bar.
-@pytest.mark.parametrize(
-    ("glob", "target"),
-    [
-        ("https://hello.kubernetes.io", "hello.kubernetes.io"),
-        ("https://*.docker.io", "prefix.docker.io"),
-        ("https://prefix.*.io", "prefix.docker.io"),
-        ("https://prefix.docker.*", "prefix.docker.io"),
-        ("https://*.docker.io/path", "prefix.docker.io/path"),
-        ("https://prefix.*.io/path", "prefix.docker.io/path/subpath"),
-        ("https://prefix.docker.*/path", "prefix.docker.io/path"),
-        ("https://*.docker.io:8888", "prefix.docker.io:8888"),
-        ("https://prefix.*.io:8888", "prefix.docker.io:8888"),
-        ("https://prefix.docker.*:8888", "prefix.docker.io:8888"),
-        ("https://*.docker.io/path:1111", "prefix.docker.io/path:1111"),
-        ("https://*.docker.io/v1/", "prefix.docker.io/path:1111"),
-        ("https://*.docker.io/v2/", "prefix.docker.io/path:1111"),
-        ("https://prefix.docker.*/path:1111", "prefix.docker.io/path:1111"),
-        ("prefix.docker.io:1111", "prefix.docker.io:1111/path"),
-        ("*.docker.io:1111", "prefix.docker.io:1111/path"),
-    ],
-)
-def test_docker_keyring_for_glob(glob, target):
-    # Go checks creds[0]; the config has one key, so that is the whole answer.
-    assert creds(keyring_from(sample_docker_config(glob)), target + "/foo/bar") == [FOO]
+def in_auths(entry: str) -> str:
+    """A config whose one entry, under "r.example.com", is `entry` (JSON text)."""
+    return '{"auths": {"r.example.com": ' + entry + "}}"
 
 
-# keyring_test.go TestKeyringMiss
-@pytest.mark.parametrize(
-    ("glob", "lookup"),
-    [
-        ("https://hello.kubernetes.io", "world.mesos.org/foo/bar"),
-        ("https://*.docker.com", "prefix.docker.io"),
-        ("https://suffix.*.io", "prefix.docker.io"),
-        ("https://prefix.docker.c*", "prefix.docker.io"),
-        ("https://prefix.*.io/path:1111", "prefix.docker.io/path/subpath:1111"),
-        ("suffix.*.io", "prefix.docker.io"),
-    ],
-)
-def test_keyring_miss(glob, lookup):
-    assert creds(keyring_from(sample_docker_config(glob)), lookup + "/foo/bar") == []
+def decode_auth(impl: Any, field: str) -> tuple[str, str]:
+    """decodeDockerConfigFieldAuth, reached through an entry's `auth` field: (Username, Password)."""
+    user, password, _ = impl.entries(json.dumps({"auths": {"r": {"auth": field}}}))["r"]
+    return user, password
 
 
-def docker_hub_keyring() -> Keyring:
-    """The Docker Hub tests' keyring: the legacy config keyed `https://index.docker.io/v1/`."""
-    return keyring_from(sample_docker_config("https://" + DEFAULT_REGISTRY_KEY))
+# keyring_test.go -------------------------------------------------------------------------------------------------
 
 
-def test_keyring_miss_with_docker_hub_credentials():
-    # TestKeyringMissWithDockerHubCredentials
-    assert creds(docker_hub_keyring(), "world.mesos.org/foo/bar") == []
+@pytest.mark.parametrize(("glob", "target", "expected"), vectors.URLS_MATCH)
+def test_urls_match(impl, glob, target, expected):
+    # TestURLsMatch
+    assert impl.urls_match(glob, target) is expected
 
 
-def test_keyring_hit_with_unqualified_docker_hub():
-    # TestKeyringHitWithUnqualifiedDockerHub: exactly one hit.
-    assert creds(docker_hub_keyring(), "google/docker-registry") == [FOO]
+@pytest.mark.parametrize(("glob", "target"), vectors.KEYRING_FOR_GLOB)
+def test_docker_keyring_for_glob(impl, glob, target):
+    # TestDockerKeyringForGlob: Go checks creds[0]; the config has one key, so that is the whole answer.
+    assert lookup_in_sample(impl, glob, target + "/foo/bar") == [FOO]
 
 
-def test_keyring_hit_with_unqualified_library_docker_hub():
-    # TestKeyringHitWithUnqualifiedLibraryDockerHub: exactly one hit.
-    assert creds(docker_hub_keyring(), "jenkins") == [FOO]
+@pytest.mark.parametrize(("glob", "lookup"), vectors.KEYRING_MISS)
+def test_keyring_miss(impl, glob, lookup):
+    # TestKeyringMiss
+    assert lookup_in_sample(impl, glob, lookup + "/foo/bar") == []
 
 
-def test_keyring_hit_with_qualified_docker_hub():
-    # TestKeyringHitWithQualifiedDockerHub: the lookup is `url + "/google/docker-registry"`, double slash and all.
-    # Go allows up to two hits and checks the first; one key gives exactly one.
-    assert creds(docker_hub_keyring(), DEFAULT_REGISTRY_KEY + "/google/docker-registry") == [FOO]
+@pytest.mark.parametrize("go_test", sorted(vectors.DOCKER_HUB_LOOKUPS))
+def test_docker_hub_lookups(impl, go_test):
+    # TestKeyringMissWithDockerHubCredentials, TestKeyringHitWith{Unqualified,UnqualifiedLibrary,Qualified}DockerHub:
+    # the hits are exactly one credential.
+    image, expected = vectors.DOCKER_HUB_LOOKUPS[go_test]
+    assert lookup_in_sample(impl, vectors.DOCKER_HUB_KEY, image) == expected
 
 
-def test_docker_keyring_from_bytes():
+def test_docker_keyring_from_bytes(impl):
     # TestDockerKeyringFromBytes (older keyring_test.go): exactly one hit.
-    assert creds(keyring_from(sample_docker_config("https://hello.kubernetes.io")), "hello.kubernetes.io/foo/bar") == [
-        FOO
-    ]
+    key, image, expected = vectors.KEYRING_FROM_BYTES
+    assert lookup_in_sample(impl, key, image) == expected
 
 
-# keyring_test.go TestIsDefaultRegistryMatch
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("foo/bar", True),
-        ("docker.io/foo/bar", True),
-        ("index.docker.io/foo/bar", True),
-        ("foo", True),
-        ("", False),
-        ("registry.tld/foo/bar", False),
-        ("registry:5000/foo/bar", False),
-        ("myhostdocker.io/foo/bar", False),
-    ],
-)
-def test_is_default_registry_match(image, expected):
-    assert is_default_registry_match(image) is expected
+@pytest.mark.parametrize(("image", "expected"), vectors.DEFAULT_REGISTRY_MATCH)
+def test_is_default_registry_match(impl, image, expected):
+    # TestIsDefaultRegistryMatch
+    assert impl.is_default_registry_match(image) is expected
 
 
-ADA = ("ada", "smash", "ada@example.com")
-GRACE = ("grace", "squash", "grace@example.com")
+@pytest.mark.parametrize(("image", "expected"), vectors.KEYRING_LOOKUPS)
+def test_docker_keyring_lookup(impl, image, expected):
+    # TestDockerKeyringLookup: the deeper key first.
+    assert impl.lookup(impl.keyring_of(vectors.LOOKUP_KEYRING), image) == expected
 
 
-# keyring_test.go TestDockerKeyringLookup
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("bar.example.com", [ADA]),  # direct match
-        ("bar.example.com/pong", [GRACE, ADA]),  # direct match deeper than other possible matches
-        ("bar.example.com/ping", [ADA]),  # no direct match, deeper path ignored
-        ("bar.example.com/pongz", [GRACE, ADA]),  # match first part of path token
-        ("bar.example.com/pong/pang", [GRACE, ADA]),  # match regardless of sub-path
-        ("example.com", []),  # no host match
-        ("foo.example.com", []),
-    ],
-)
-def test_docker_keyring_lookup(image, expected):
-    ring = keyring_of({"bar.example.com/pong": GRACE, "bar.example.com": ADA})
-    assert creds(ring, image) == expected
+@pytest.mark.parametrize("image", vectors.ISSUE_3797_IMAGES)
+def test_issue_3797(impl, image):
+    # TestIssue3797: a key with a scheme and a /v1/ path serves images under its host.
+    assert impl.lookup(impl.keyring_of(vectors.ISSUE_3797_KEYRING), image) == [vectors.REX]
 
 
-REX = ("rex", "tiny arms", "rex@example.com")
+# config_test.go --------------------------------------------------------------------------------------------------
 
 
-# keyring_test.go TestIssue3797: a key with a scheme and a /v1/ path serves images under its host.
-@pytest.mark.parametrize("image", ["quay.io", "quay.io/foo", "quay.io/foo/bar"])
-def test_issue_3797(image):
-    assert creds(keyring_of({"https://quay.io/v1/": REX}), image) == [REX]
+def test_docker_config_json_json_decode(impl):
+    # TestDockerConfigJsonJSONDecode: `{"auths": {...}}`
+    assert impl.entries('{"auths": ' + vectors.TWO_REGISTRIES + "}") == vectors.TWO_DECODED
 
 
-def entries(text: str) -> dict[str, tuple[str, str, str]]:
-    return {a.key: (a.username, a.password, a.email) for a in parse_docker_config(text, source="cfg").auths}
+def test_docker_config_json_decode(impl):
+    # TestDockerConfigJSONDecode: the legacy top-level map
+    assert impl.entries(vectors.TWO_REGISTRIES) == vectors.TWO_DECODED
 
 
-TWO_REGISTRIES = (
-    '{"http://foo.example.com":{"username": "foo", "password": "bar", "email": "foo@example.com"}, '
-    '"http://bar.example.com":{"username": "bar", "password": "baz", "email": "bar@example.com"}}'
-)
-TWO_DECODED = {
-    "http://foo.example.com": ("foo", "bar", "foo@example.com"),
-    "http://bar.example.com": ("bar", "baz", "bar@example.com"),
-}
-
-
-def test_docker_config_json_json_decode():
-    # config_test.go TestDockerConfigJsonJSONDecode: `{"auths": {...}}`
-    assert entries('{"auths": ' + TWO_REGISTRIES + "}") == TWO_DECODED
-
-
-def test_docker_config_json_decode():
-    # config_test.go TestDockerConfigJSONDecode: the legacy top-level map
-    assert entries(TWO_REGISTRIES) == TWO_DECODED
-
-
-def test_read_docker_config_file():
-    # config_test.go TestReadDockerConfigFile: "Zm9vOmJhcgo=" is `foo:bar\n`; the newline stays in the password.
-    text = '{ "auths": { "http://foo.example.com":{"auth":"Zm9vOmJhcgo=","email":"foo@example.com"}}}'
-    assert entries(text) == {"http://foo.example.com": ("foo", "bar\n", "foo@example.com")}
+def test_read_docker_config_file(impl):
+    # TestReadDockerConfigFile: the newline stays in the password.
+    assert impl.entries(vectors.READ_CONFIG_FILE) == vectors.READ_CONFIG_FILE_ENTRIES
     # The scheme is dropped by Add, so the key serves its host's images.
-    ring = Keyring.from_configs([parse_docker_config(text, source="cfg")])
-    assert creds(ring, "foo.example.com/foo/bar") == [("foo", "bar\n", "foo@example.com")]
+    image, expected = vectors.READ_CONFIG_FILE_LOOKUP
+    assert impl.lookup(impl.keyring(vectors.READ_CONFIG_FILE), image) == expected
 
 
-# config_test.go TestDockerConfigEntryJSONDecode: successful rows.
-@pytest.mark.parametrize(
-    ("entry", "expected"),
-    [
-        ('{"username": "foo", "password": "bar", "email": "foo@example.com"}', ("foo", "bar", "foo@example.com")),
-        ('{"auth": "Zm9vOmJhcg==", "email": "foo@example.com"}', ("foo", "bar", "foo@example.com")),
-        (
-            '{"username": "foo", "password": "bar", "auth": "cGluZzpwb25n", "email": "foo@example.com"}',
-            ("ping", "pong", "foo@example.com"),
-        ),
-    ],
-)
-def test_docker_config_entry_json_decode(entry, expected):
-    assert entries('{"auths": {"r.example.com": ' + entry + "}}") == {"r.example.com": expected}
+@pytest.mark.parametrize(("entry", "expected"), vectors.ENTRY_DECODES)
+def test_docker_config_entry_json_decode(impl, entry, expected):
+    # TestDockerConfigEntryJSONDecode, rows that decode
+    assert impl.entries(in_auths(entry)) == {"r.example.com": expected}
 
 
-# config_test.go TestDockerConfigEntryJSONDecode: failing rows (poorly formatted auth, invalid JSON type).
-@pytest.mark.parametrize(
-    ("entry", "field"),
-    [
-        ('{"auth": "pants", "email": "foo@example.com"}', "auth"),
-        ('{"email": false}', "email"),
-    ],
-)
-def test_docker_config_entry_json_decode_fails(entry, field):
-    with pytest.raises(RegistryConfigError, match=f"entry 'r.example.com': field '{field}'"):
-        parse_docker_config('{"auths": {"r.example.com": ' + entry + "}}", source="cfg")
+@pytest.mark.parametrize(("entry", "field"), vectors.ENTRY_DECODE_FAILURES)
+def test_docker_config_entry_json_decode_fails(impl, entry, field):
+    # TestDockerConfigEntryJSONDecode, rows that fail (poorly formatted auth, invalid JSON type); both
+    # implementations word the error the same way.
+    with pytest.raises(impl.config_error, match=f"entry 'r.example.com': field '{field}'"):
+        impl.entries(in_auths(entry))
 
 
-def decode_auth(field: str) -> tuple[str, str]:
-    """decodeDockerConfigFieldAuth, reached through an entry's `auth` field."""
-    (auth,) = parse_docker_config(json.dumps({"auths": {"r": {"auth": field}}}), source="cfg").auths
-    return auth.username, auth.password
+@pytest.mark.parametrize("field", vectors.FIELD_AUTH_DECODES)
+def test_decode_docker_config_field_auth(impl, field):
+    # TestDecodeDockerConfigFieldAuth, rows that decode
+    assert decode_auth(impl, field) == ("foo", "bar")
 
 
-# config_test.go TestDecodeDockerConfigFieldAuth: rows that decode to foo/bar.
-@pytest.mark.parametrize(
-    "field",
-    [
-        "Zm9vOmJhcg==",
-        "Zm9vOmJhcg",  # not well padded
-        "Zm9vOm\nJhcg==\n",  # new line characters
-        base64.standard_b64encode(b"foo:bar").decode(),  # StdEncoding
-        base64.standard_b64encode(b"foo:bar").decode().rstrip("="),  # RawStdEncoding
-        RegistryAuth("r", "foo", "bar").auth_value(),  # encodeDockerConfigFieldAuth
-    ],
-)
-def test_decode_docker_config_field_auth(field):
-    assert decode_auth(field) == ("foo", "bar")
+@pytest.mark.parametrize("field", vectors.FIELD_AUTH_FAILURES)
+def test_decode_docker_config_field_auth_fails(impl, field):
+    # TestDecodeDockerConfigFieldAuth, rows that fail
+    with pytest.raises(impl.config_error, match="field 'auth'"):
+        decode_auth(impl, field)
 
 
-# config_test.go TestDecodeDockerConfigFieldAuth: rows that fail.
-@pytest.mark.parametrize(
-    "field",
-    [
-        "cGFudHM=",  # good base64 data, but no colon separating username & password
-        "Zm9vOmJhcg== ",  # only new line characters are ignored
-        "pants",  # bad base64 data
-    ],
-)
-def test_decode_docker_config_field_auth_fails(field):
-    with pytest.raises(RegistryConfigError, match="field 'auth'"):
-        decode_auth(field)
+# secrets_test.go -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("secret", "expected"), vectors.MAKE_KEYRING)
+def test_make_docker_keyring(impl, secret, expected):
+    # Test_MakeDockerKeyring: what the pull secrets contribute (the default keyring is not ours; the
+    # wrong-Secret-type rows choose which data key is read, which the caller does before parsing).
+    assert impl.lookup(impl.keyring(secret), vectors.MAKE_KEYRING_IMAGE) == expected
+
+
+# path/filepath match_test.go: the glob each host label of a key is matched with ----------------------------------
+
+
+@pytest.mark.parametrize(("pattern", "name", "expected"), vectors.GLOB_MATCHES)
+def test_glob_match_follows_go(impl, pattern, name, expected):
+    assert impl.glob_match(pattern, name) is expected
+
+
+@pytest.mark.parametrize(("pattern", "name"), vectors.BAD_GLOBS)
+def test_a_malformed_glob_is_refused(impl, pattern, name):
+    # Go returns ErrBadPattern; each adapter says how its implementation refuses the pattern.
+    impl.assert_refuses_glob(pattern, name)
+
+
+# Only the product has an encoder (encodeDockerConfigFieldAuth, a DockerConfigEntry's JSON) ------------------------
+
+
+def test_decode_docker_config_field_auth_of_the_encoder():
+    # TestDecodeDockerConfigFieldAuth, the row encoded with encodeDockerConfigFieldAuth
+    assert decode_auth(PRODUCT, registry.RegistryAuth("r", "foo", "bar").auth_value()) == ("foo", "bar")
 
 
 def test_docker_config_entry_json_compatible_encode():
-    # config_test.go TestDockerConfigEntryJSONCompatibleEncode
-    expect = {"username": "foo", "password": "bar", "email": "foo@example.com", "auth": "Zm9vOmJhcg=="}
-    ring = keyring_of({"r.example.com": ("foo", "bar", "foo@example.com")})
-    assert json.loads(docker_config_json(ring.lookup("r.example.com/app")))["auths"]["r.example.com"] == expect
-
-
-USER_PASSWORD = ("user", "password", "")
-JSON_AUTH = '{"auths": {"test.registry.io": {"auth": "dXNlcjpwYXNzd29yZA=="}}}'
-LEGACY_AUTH = '{"test.registry.io": {"auth": "dXNlcjpwYXNzd29yZA=="}}'
-JSON_FIELDS = '{"auths": {"test.registry.io": {"username": "user", "password": "password"}}}'
-LEGACY_FIELDS = '{"test.registry.io": {"username": "user", "password": "password"}}'
-
-
-# secrets_test.go Test_MakeDockerKeyring: what the pull secrets contribute (the default keyring is not ours;
-# the wrong-Secret-type rows choose which data key is read, which the caller does before parsing).
-@pytest.mark.parametrize(
-    ("secret", "expected"),
-    [
-        (JSON_AUTH, [USER_PASSWORD]),  # with .dockerconfigjson and auth field
-        (LEGACY_AUTH, [USER_PASSWORD]),  # with .dockerconfig and auth field
-        (JSON_FIELDS, [USER_PASSWORD]),  # with .dockerconfigjson and username/password fields
-        (LEGACY_FIELDS, [USER_PASSWORD]),  # with .dockerconfig and username/password fields
-        ('{"auths": {"foobar.io": {"auth": "dXNlcjpwYXNzd29yZA=="}}}', []),  # not matching .dockerconfigjson
-        ('{"foobar.io": {"auth": "dXNlcjpwYXNzd29yZA=="}}', []),  # not matching .dockerconfig
-    ],
-)
-def test_make_docker_keyring(secret, expected):
-    assert creds(keyring_from(secret), "test.registry.io") == expected
+    # TestDockerConfigEntryJSONCompatibleEncode
+    credential, expect = vectors.ENTRY_ENCODE
+    ring = PRODUCT.keyring_of({"r.example.com": credential})
+    assert json.loads(registry.docker_config_json(ring.lookup("r.example.com/app")))["auths"]["r.example.com"] == expect

@@ -5,8 +5,14 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from pipeline_queue.errors import UsageError
+
+if TYPE_CHECKING:
+    from pipeline_queue.devcluster.cluster import DevCluster
 
 DEFAULT_KUBECONFIG = Path(".pipeline-queue") / "kubeconfig"
 
@@ -21,19 +27,34 @@ DEFAULT_KUBECONFIG = Path(".pipeline-queue") / "kubeconfig"
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where containers' workspaces and logs go.")
 def devcluster_command(nodes: int, registries: str | None, kubeconfig: str, port: int, data_dir: str | None) -> None:
     """A small Kubernetes API with simulated nodes that cache images and check registry credentials."""
-    from pipeline_queue.devcluster.cluster import DevCluster
+    # Imported when the command runs, so the CLI starts without loading the cluster and its schema validator.
+    try:
+        from pipeline_queue.devcluster.cluster import DevCluster
+        from pipeline_queue.devcluster.errors import DevClusterError
+    except ModuleNotFoundError as error:
+        raise UsageError(f"the development cluster needs the `devcluster` extra ({error.name} is missing): "
+                         "pip install 'pipeline-queue[devcluster]', or set KUBECONFIG to a real cluster") from None
 
     kubeconfig_path = Path(kubeconfig)
     folder = Path(data_dir) if data_dir else kubeconfig_path.parent / "devcluster"
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     cluster = DevCluster(nodes=nodes, registries=registries, port=port, data_dir=folder, kubeconfig=kubeconfig_path)
-    with cluster:
-        click.echo(f"development cluster at {cluster.url} with {nodes} node(s)")
-        click.echo(f"kubeconfig written to {cluster.kubeconfig_path}; export KUBECONFIG={cluster.kubeconfig_path}")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+    try:
+        with cluster:
+            _serve(cluster, nodes=nodes, stop=stop)
+    except DevClusterError as error:
+        # The cluster has its own error tree; at the command line it is a usage error like any other.
+        raise UsageError(error.message) from error
+
+
+def _serve(cluster: DevCluster, *, nodes: int, stop: threading.Event) -> None:
+    """Say where the cluster is, then wait for Ctrl-C or SIGTERM."""
+    click.echo(f"development cluster at {cluster.url} with {nodes} node(s)")
+    click.echo(f"kubeconfig written to {cluster.kubeconfig_path}; export KUBECONFIG={cluster.kubeconfig_path}")
+    try:
+        while not stop.wait(0.5):
             pass
-        click.echo("stopping")
+    except KeyboardInterrupt:
+        pass
+    click.echo("stopping")

@@ -1,4 +1,4 @@
-"""The operators of drone/envsubst v1.0.3 (`${a:-b}`, `${a#b}`, `${a/b/c}`, ...) and its glob matcher."""
+"""The operators of drone/envsubst v1.0.3 (`${a:-b}`, `${a#b}`, `${a/b/c}`, ...)."""
 
 # As envsubst, not bash: `${a:+b}` and `${a:?b}` act as `${a:-b}`; lengths and offsets count UTF-8
 # bytes; `#`/`%` patterns are globs whose `*` and `?` also match `/`; `/` patterns are literal text.
@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from pipeline_queue.errors import CompileError
+from pipeline_queue.registry.gostd import BadPatternError, path_match
 
 Operator = Callable[[str, list[str]], str]
 """An operator applied to a variable's value and its evaluated arguments."""
@@ -112,9 +113,19 @@ def _trim_start(value: str, pattern: str, *, longest: bool) -> str:
                 cut = end
                 if longest:
                     break
-    except _BadPatternError:
+    except BadPatternError:
         return value
     return value[cut:]
+
+
+def _glob(pattern: str, name: str) -> bool:
+    """envsubst's copy of Go's `path.Match`, edited so that `*` and `?` match `/` too; per code point,
+    as `_trim_start` cuts its prefixes per character.
+
+    The copy predates Go 1.16, so after a mismatch it ignores a malformed rest that gostd rejects. No
+    trim can tell: a malformed pattern matches nothing in either, and the value stays whole.
+    """
+    return path_match(pattern, name, stop_at_slash=False, code_points=True)
 
 
 _OPERATORS: dict[str, Operator] = {
@@ -132,96 +143,3 @@ _OPERATORS: dict[str, Operator] = {
     "/#": _replace_prefix,
     "/%": _replace_suffix,
 }
-
-
-# envsubst's copy of Go's path.Match, changed so that `*` and `?` match `/` too.
-
-
-class _BadPatternError(Exception):
-    """A malformed glob (an unfinished class or escape)."""
-
-
-def _glob(pattern: str, name: str) -> bool:
-    while pattern:
-        star, chunk, pattern = _next_chunk(pattern)
-        if star and not chunk:
-            return True
-        rest = _match_chunk(chunk, name)
-        if rest is not None and (not rest or pattern):
-            name = rest
-            continue
-        if not star:
-            return False
-        for skip in range(1, len(name) + 1):
-            rest = _match_chunk(chunk, name[skip:])
-            if rest is not None and (pattern or not rest):
-                name = rest
-                break
-        else:
-            return False
-    return not name
-
-
-def _next_chunk(pattern: str) -> tuple[bool, str, str]:
-    """Leading stars, then the text up to the next star outside a class."""
-    chunk = pattern.lstrip("*")
-    star, index, in_class = len(chunk) != len(pattern), 0, False
-    while index < len(chunk):
-        char = chunk[index]
-        if char == "\\" and index + 1 < len(chunk):
-            index += 1
-        elif char in "[]":
-            in_class = char == "["
-        elif char == "*" and not in_class:
-            break
-        index += 1
-    return star, chunk[:index], chunk[index:]
-
-
-def _match_chunk(chunk: str, name: str) -> str | None:
-    """The rest of `name` once `chunk` (literals, `?`, classes) matched its start, or None."""
-    while chunk:
-        if not name:
-            return None
-        if chunk[0] == "[":
-            chunk, matched = _match_class(chunk[1:], name[0])
-            if not matched:
-                return None
-        elif chunk[0] == "?":
-            chunk = chunk[1:]
-        else:
-            if chunk[0] == "\\":
-                chunk = chunk[1:]
-                if not chunk:
-                    raise _BadPatternError
-            if chunk[0] != name[0]:
-                return None
-            chunk = chunk[1:]
-        name = name[1:]
-    return name
-
-
-def _match_class(chunk: str, char: str) -> tuple[str, bool]:
-    negated = chunk.startswith("^")
-    chunk = chunk[1:] if negated else chunk
-    found, ranges = False, 0
-    while not (chunk.startswith("]") and ranges):
-        low, chunk = _class_char(chunk)
-        high = low
-        if chunk[0] == "-":
-            high, chunk = _class_char(chunk[1:])
-        found = found or low <= char <= high
-        ranges += 1
-    return chunk[1:], found != negated
-
-
-def _class_char(chunk: str) -> tuple[str, str]:
-    if chunk[:1] in ("", "-", "]"):
-        raise _BadPatternError
-    if chunk[0] == "\\":
-        chunk = chunk[1:]
-        if not chunk:
-            raise _BadPatternError
-    if len(chunk) == 1:
-        raise _BadPatternError
-    return chunk[0], chunk[1:]

@@ -1,27 +1,21 @@
-"""DevCluster: the store, the API server, the garbage collector, a scheduler and N kubelets, wired together."""
+"""DevCluster: the assembly of the halves: the store and API server, the controllers, and N simulated nodes."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import kubernetes
 
-from .gc import GarbageCollector
-from .kubeconfig import CONTEXT, DEFAULT_PATH, write_kubeconfig
-from .server import ApiServer
-from .store import Store
-
-
-def _sibling(name: str) -> Any:
-    """The module `name` of this package, or None while it is not written yet."""
-    qualified = f"{__package__}.{name}"
-    return importlib.import_module(qualified) if importlib.util.find_spec(qualified) else None
+from pipeline_queue.devcluster.apiserver.server import ApiServer
+from pipeline_queue.devcluster.apiserver.store import Store
+from pipeline_queue.devcluster.controllers.garbagecollector import GarbageCollector
+from pipeline_queue.devcluster.controllers.scheduler import Scheduler
+from pipeline_queue.devcluster.kubeconfig import CONTEXT, DEFAULT_PATH, write_kubeconfig
+from pipeline_queue.devcluster.node.kubelet import Kubelet
+from pipeline_queue.devcluster.node.registries import load_registries
 
 
 class DevCluster:
@@ -45,7 +39,7 @@ class DevCluster:
             self.data_dir = self._given_dir
         self._server: ApiServer | None = None
         self._gc: GarbageCollector | None = None
-        self._components: list[Any] = []
+        self._components: list[Scheduler | Kubelet] = []
 
     def start(self) -> DevCluster:
         self.data_dir = self._given_dir or Path(tempfile.mkdtemp(prefix="pq-devcluster-"))
@@ -65,13 +59,11 @@ class DevCluster:
         return self
 
     def _start_nodes(self) -> None:
-        scheduler, kubelet, registries = _sibling("scheduler"), _sibling("kubelet"), _sibling("registries")
-        if scheduler is None or kubelet is None or registries is None:
-            return  # without the simulated nodes pods simply stay Pending
-        registry_set = registries.load_registries(self.registries)
-        parts = [scheduler.Scheduler(self.store)]
-        parts += [kubelet.Kubelet(self.store, node_name=f"node-{index}", registries=registry_set,
-                                  data_dir=self.data_dir) for index in range(1, self.nodes + 1)]
+        """The scheduler, then one kubelet per node; a bad registries file raises RegistriesFileError here."""
+        registry_set = load_registries(self.registries)
+        parts: list[Scheduler | Kubelet] = [Scheduler(self.store)]
+        parts += [Kubelet(self.store, node_name=f"node-{index}", registries=registry_set, data_dir=self.data_dir)
+                  for index in range(1, self.nodes + 1)]
         for part in parts:
             part.start()
             self._components.append(part)

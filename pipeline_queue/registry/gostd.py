@@ -2,10 +2,12 @@
 
 `net/url.Parse` (host and path only), `net.SplitHostPort` and `path/filepath.Match`: their
 corner cases decide which registry keys match which images, so they are ported, not approximated.
+The one glob port also serves Drone's `when` globs and, through options, envsubst's older copy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _HEX = b"0123456789abcdefABCDEF"
@@ -14,6 +16,9 @@ _ALNUM = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _HOST_SAFE = _ALNUM | frozenset(b"-_.~!$&'()*+,;=:[]<>\"")
 _USERINFO_SAFE = _ALNUM | frozenset(b"-._:~!$&'()*+,;=%@")
 _RUNE_ERROR = 0xFFFD
+
+_Units = bytes | tuple[int, ...]
+"""What a glob reads: a Go string's bytes, or a Python string's code points."""
 
 
 class BadPatternError(ValueError):
@@ -66,22 +71,26 @@ def split_host_port(hostport: str) -> tuple[str, str] | None:
     return host, hostport[colon + 1 :]
 
 
-def path_match(pattern: str, name: str) -> bool:
+def path_match(pattern: str, name: str, *, stop_at_slash: bool = True, code_points: bool = False) -> bool:
     """`filepath.Match` on Unix: `*` and `?` never cross '/', classes may be negated with '^'.
 
-    Raises BadPatternError when Go returns ErrBadPattern.
+    Raises BadPatternError when Go returns ErrBadPattern. `stop_at_slash=False` is the edit
+    drone/envsubst made to its copy: `*` and `?` match '/' too. `code_points=True` matches the
+    string's code points rather than its UTF-8 bytes, so a star never resumes inside a character
+    and any str (lone surrogates too) can be matched.
     """
-    pat, text = _to_bytes(pattern), _to_bytes(name)
+    to_units: Callable[[str], _Units] = _code_points if code_points else _to_bytes
+    pat, text = to_units(pattern), to_units(name)
     while pat:
         star, chunk, pat = _scan_chunk(pat)
         if star and not chunk:
-            return b"/" not in text  # a trailing star matches the rest unless it has a separator
-        rest = _match_chunk(chunk, text)
+            return not stop_at_slash or ord("/") not in text  # a trailing star matches the rest unless it has a '/'
+        rest = _match_chunk(chunk, text, stop_at_slash=stop_at_slash)
         if rest is not None and (not rest or pat):
             text = rest
             continue
         if star:
-            rest = _match_after_skipping(chunk, text, last=not pat)
+            rest = _match_after_skipping(chunk, text, last=not pat, stop_at_slash=stop_at_slash)
             if rest is not None:
                 text = rest
                 continue
@@ -90,28 +99,30 @@ def path_match(pattern: str, name: str) -> bool:
     return not text
 
 
-def _match_after_skipping(chunk: bytes, text: bytes, *, last: bool) -> bytes | None:
-    """A star before `chunk`: try the chunk after skipping 1, 2, ... bytes, never past a '/'."""
+def _match_after_skipping(chunk: _Units, text: _Units, *, last: bool, stop_at_slash: bool) -> _Units | None:
+    """A star before `chunk`: try the chunk after skipping 1, 2, ... units (never past a '/' if stars stop there)."""
     for skip in range(len(text)):
-        if text[skip] == ord("/"):
+        if stop_at_slash and text[skip] == ord("/"):
             break
-        rest = _match_chunk(chunk, text[skip + 1 :])
+        rest = _match_chunk(chunk, text[skip + 1 :], stop_at_slash=stop_at_slash)
         if rest is not None and not (last and rest):
             return rest
     return None
 
 
-def _check_remaining(pattern: bytes) -> None:
+def _check_remaining(pattern: _Units) -> None:
     """Go validates the unread rest of a pattern before reporting a mismatch."""
     while pattern:
         _, chunk, pattern = _scan_chunk(pattern)
-        _match_chunk(chunk, b"")
+        _match_chunk(chunk, b"", stop_at_slash=True)
 
 
-def _scan_chunk(pattern: bytes) -> tuple[bool, bytes, bytes]:
+def _scan_chunk(pattern: _Units) -> tuple[bool, _Units, _Units]:
     """Split off leading stars and the following star-free chunk (stars in classes do not count)."""
-    stripped = pattern.lstrip(b"*")
-    star = len(stripped) != len(pattern)
+    stars = 0
+    while stars < len(pattern) and pattern[stars] == ord("*"):
+        stars += 1
+    stripped = pattern[stars:]
     in_range, index = False, 0
     while index < len(stripped):
         char = stripped[index]
@@ -124,10 +135,10 @@ def _scan_chunk(pattern: bytes) -> tuple[bool, bytes, bytes]:
         elif char == ord("*") and not in_range:
             break
         index += 1
-    return star, stripped[:index], stripped[index:]
+    return stars > 0, stripped[:index], stripped[index:]
 
 
-def _match_chunk(chunk: bytes, text: bytes) -> bytes | None:
+def _match_chunk(chunk: _Units, text: _Units, *, stop_at_slash: bool) -> _Units | None:
     """Match a star-free chunk at the start of `text`: the rest of `text`, or None.
 
     Like Go, keeps reading the chunk after a mismatch so a malformed one always raises.
@@ -143,7 +154,7 @@ def _match_chunk(chunk: bytes, text: bytes) -> bytes | None:
             failed = failed or not matched
         elif head == ord("?"):
             if not failed:
-                failed = text[0] == ord("/")
+                failed = stop_at_slash and text[0] == ord("/")
                 text = text[_decode_rune(text)[1] :]
             chunk = chunk[1:]
         else:
@@ -158,40 +169,43 @@ def _match_chunk(chunk: bytes, text: bytes) -> bytes | None:
     return None if failed else text
 
 
-def _match_class(chunk: bytes, rune: int) -> tuple[bool, bytes]:
+def _match_class(chunk: _Units, rune: int) -> tuple[bool, _Units]:
     """A character class after its '[': whether `rune` is in it, and the chunk after its ']'."""
-    negated = chunk.startswith(b"^")
+    negated = bool(chunk) and chunk[0] == ord("^")
     if negated:
         chunk = chunk[1:]
     matched, ranges = False, 0
-    while not (chunk.startswith(b"]") and ranges > 0):
+    while not (chunk and chunk[0] == ord("]") and ranges > 0):
         low, chunk = _get_escaped(chunk)
         high = low
-        if chunk.startswith(b"-"):
+        if chunk[0] == ord("-"):
             high, chunk = _get_escaped(chunk[1:])
         matched = matched or low <= rune <= high
         ranges += 1
     return matched != negated, chunk[1:]
 
 
-def _get_escaped(chunk: bytes) -> tuple[int, bytes]:
+def _get_escaped(chunk: _Units) -> tuple[int, _Units]:
     """One possibly escaped character of a class; Go's getEsc."""
-    if not chunk or chunk[0] in b"-]":
+    if not chunk or chunk[0] in (ord("-"), ord("]")):
         raise BadPatternError("malformed character class")
     if chunk[0] == ord("\\"):
         chunk = chunk[1:]
         if not chunk:
             raise BadPatternError("malformed character class")
     rune, size = _decode_rune(chunk)
-    if (rune == _RUNE_ERROR and size == 1) or not chunk[size:]:
+    invalid_utf8 = isinstance(chunk, bytes) and rune == _RUNE_ERROR and size == 1
+    if invalid_utf8 or not chunk[size:]:
         raise BadPatternError("malformed character class")
     return rune, chunk[size:]
 
 
-def _decode_rune(data: bytes) -> tuple[int, int]:
+def _decode_rune(data: _Units) -> tuple[int, int]:
     """`utf8.DecodeRune`: the first code point and its width; (U+FFFD, 1) for invalid UTF-8."""
     if not data:
         return _RUNE_ERROR, 0
+    if not isinstance(data, bytes):
+        return data[0], 1  # already code points
     lead = data[0]
     width = 1 if lead < 0x80 else 2 if 0xC2 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4
     if lead >= 0xF5 or 0x80 <= lead < 0xC2:
@@ -251,6 +265,10 @@ def _unescape(data: bytes, *, host: bool) -> bytes | None:
 def _to_bytes(text: str) -> bytes:
     # surrogateescape carries bytes that were not UTF-8 back and forth unchanged, as a Go string would.
     return text.encode("utf-8", "surrogateescape")
+
+
+def _code_points(text: str) -> tuple[int, ...]:
+    return tuple(map(ord, text))
 
 
 def _to_str(data: bytes) -> str:

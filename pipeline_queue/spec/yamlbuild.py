@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, NoReturn, TypeAlias
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from pipeline_queue.errors import SpecError
 from pipeline_queue.spec.document import Path, Position, quote
-from pipeline_queue.spec.yamlsafe import MERGE_TAG, NULL_TAG, AliasNode
+from pipeline_queue.spec.yamlsafe import MERGE_TAG, NULL_TAG, AliasNode, ComposedNode
 
 MAX_ALIAS_NODES = 100_000
 """Most nodes that aliases may expand to in one document; real files stay far below."""
@@ -26,7 +26,7 @@ _TEXT_TAGS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", 
 _MAPPING_TAGS = frozenset({_YAML + "map"})
 _SEQUENCE_TAGS = frozenset({_YAML + "seq"})
 
-AnyNode: TypeAlias = Node | AliasNode
+AnyNode: TypeAlias = ComposedNode | AliasNode
 
 
 def mark_position(node: AnyNode) -> Position:
@@ -159,5 +159,5 @@ class Builder:
         raise SpecError(message, file=self.filename, line=where.line, col=where.col)
 
 
-def _target(node: AnyNode) -> Node:
+def _target(node: AnyNode) -> ComposedNode:
     return node.target if isinstance(node, AliasNode) else node

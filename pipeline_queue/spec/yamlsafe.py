@@ -12,16 +12,19 @@ import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 try:
-    from yaml.cyaml import CParser
+    from yaml._yaml import CParser
 except ImportError:  # PyYAML without libyaml
-    CParser = None
+    _WITH_LIBYAML = False
+else:
+    _WITH_LIBYAML = True
 
 from yaml.composer import Composer, ComposerError
 from yaml.error import Mark, MarkedYAMLError, YAMLError
-from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
-from yaml.nodes import Node
+from yaml.events import AliasEvent, Event, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
@@ -35,13 +38,16 @@ MAX_BYTES = 1024 * 1024
 NULL_TAG = "tag:yaml.org,2002:null"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
+ComposedNode: TypeAlias = ScalarNode | SequenceNode | MappingNode
+"""The nodes PyYAML's composer makes."""
+
 
 @dataclass(frozen=True)
 class AliasNode:
     """Where `*name` was written, and the node it refers to."""
 
     anchor: str
-    target: Node
+    target: ComposedNode
     start_mark: Mark
 
 
@@ -59,16 +65,26 @@ _TextResolver.add_implicit_resolver(MERGE_TAG, re.compile(r"^<<$"), ["<"])
 class _AliasComposer(Composer, _TextResolver):
     """PyYAML's composer with our resolver, keeping aliases as `AliasNode`."""
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | AliasNode:
+    if TYPE_CHECKING:  # supplied by the parser each reader mixes in: PyYAML's Parser or libyaml's CParser
+
+        def check_event(self, *choices: type[Event]) -> bool: ...
+        def peek_event(self) -> Any: ...
+        def get_event(self) -> Any: ...
+
+    # The ignore: PyYAML's stubs say a composer returns a Node, and ours also returns AliasNode, on
+    # purpose no Node subclass, so that yamlbuild's AnyNode makes each reader of the tree handle aliases.
+    def compose_node(self, parent: Node | None, index: object) -> ComposedNode | AliasNode:  # type: ignore[override]
         # Unlike PyYAML, keep the alias (for its position) and let a later anchor
         # of the same name replace an earlier one, as YAML allows.
         if self.check_event(AliasEvent):
             event = self.get_event()
             if event.anchor not in self.anchors:
                 raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
-            return AliasNode(event.anchor, self.anchors[event.anchor], event.start_mark)
+            # the composer stores only the nodes it made under an anchor; the stubs say Node
+            return AliasNode(event.anchor, cast(ComposedNode, self.anchors[event.anchor]), event.start_mark)
         anchor = self.peek_event().anchor
         self.descend_resolver(parent, index)
+        node: ComposedNode
         if self.check_event(ScalarEvent):
             node = self.compose_scalar_node(anchor)
         elif self.check_event(SequenceStartEvent):
@@ -91,7 +107,7 @@ class _PureNodeReader(Reader, Scanner, Parser, _AliasComposer):
         _TextResolver.__init__(self)
 
 
-if CParser is not None:
+if _WITH_LIBYAML:
 
     class _FastNodeReader(_AliasComposer, CParser):
         """libyaml scans and parses (twenty times faster on a 1 MiB file); Python composes."""
@@ -134,7 +150,7 @@ def _encoded_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def compose_documents(text: str, *, filename: str) -> Iterator[Node | None]:
+def compose_documents(text: str, *, filename: str) -> Iterator[ComposedNode | None]:
     """Yield each document's root node in order (None for an empty document)."""
     _check_printable(text, filename=filename)
     reader = _NodeReader(text)

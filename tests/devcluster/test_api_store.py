@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from pipeline_queue.devcluster.errors import ApiError
-from pipeline_queue.devcluster.store import Store
+from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.store import Store
 
 
 def _pod(name: str, **spec) -> dict:

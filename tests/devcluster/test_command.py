@@ -40,3 +40,17 @@ def test_devcluster_command_serves_the_official_client_until_interrupted(tmp_pat
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "kubeconfig written to" in out
+
+
+def test_a_bad_registries_file_is_one_clear_error_line(tmp_path):
+    registries = tmp_path / "bad.yml"
+    registries.write_text("registries:\n  r.example.com: {private: maybe}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline_queue", "devcluster", "--registries", str(registries),
+         "--kubeconfig", str(tmp_path / "kubeconfig")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    expected = f"error: {registries}: registries.r.example.com.private must be true or false"
+    assert done.stderr.strip().splitlines() == [expected]
+    assert "Traceback" not in done.stderr

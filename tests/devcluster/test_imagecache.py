@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline_queue.devcluster.imagecache import NODE_STATUS_MAX_IMAGES, CachedImage, ImageCache
-from pipeline_queue.devcluster.registries import Manifest, tag_digest
+from pipeline_queue.devcluster.node.imagecache import NODE_STATUS_MAX_IMAGES, CachedImage, ImageCache
+from pipeline_queue.devcluster.node.registries import Manifest, tag_digest
 
 
 def image(repository: str, tag: str, *, size: int = 100) -> CachedImage:

@@ -8,7 +8,7 @@ import re
 import kubernetes
 import pytest
 
-from pipeline_queue.devcluster.registries import tag_digest
+from pipeline_queue.devcluster.node.registries import tag_digest
 from tests.devcluster.simulated import (
     PRIVATE_IMAGE,
     PYTHON,

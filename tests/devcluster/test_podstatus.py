@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_queue.devcluster import podstatus as ps
+from pipeline_queue.devcluster.apiserver.conditions import set_condition
+from pipeline_queue.devcluster.node import podstatus as ps
 
 
 def status(*states, last=None):
@@ -61,11 +62,11 @@ def test_refresh_sets_readiness_and_keeps_a_terminal_phase():
 
 def test_a_condition_keeps_its_transition_time_while_its_status_holds():
     holder: dict = {}
-    ps.set_condition(holder, "Ready", False, reason="ContainersNotReady")
+    set_condition(holder, "Ready", False, reason="ContainersNotReady")
     holder["conditions"][0]["lastTransitionTime"] = "earlier"
-    ps.set_condition(holder, "Ready", False, reason="ContainersNotReady")
+    set_condition(holder, "Ready", False, reason="ContainersNotReady")
     assert holder["conditions"][0]["lastTransitionTime"] == "earlier"
-    ps.set_condition(holder, "Ready", True)
+    set_condition(holder, "Ready", True)
     assert holder["conditions"][0]["lastTransitionTime"] != "earlier"
     assert "reason" not in holder["conditions"][0]
 

@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from pipeline_queue.devcluster.imagecache import ImageCache
-from pipeline_queue.devcluster.pulls import (
+from pipeline_queue.devcluster.apiserver.defaults import pull_policy_for
+from pipeline_queue.devcluster.node.dockerconfig import Credential, read_docker_config
+from pipeline_queue.devcluster.node.imagecache import ImageCache
+from pipeline_queue.devcluster.node.pulls import (
     Outcome,
     credentials_for,
     decide_pull,
-    default_pull_policy,
 )
-from pipeline_queue.devcluster.registries import parse_registries, tag_digest
+from pipeline_queue.devcluster.node.registries import parse_registries, tag_digest
 from pipeline_queue.images import parse_image
-from pipeline_queue.registry.dockerconfig import RegistryAuth, parse_docker_config
 
 REGISTRIES = parse_registries(
     """
@@ -30,9 +30,9 @@ registries:
 )
 PRIVATE = "registry.example.com/team/app:1.0"
 PUBLIC = "golang:1.21"
-RIGHT = (RegistryAuth("registry.example.com", "ci", "s3cret"),)
-WRONG = (RegistryAuth("registry.example.com", "ci", "guess"),)
-NONE: tuple[RegistryAuth, ...] = ()
+RIGHT = (Credential("registry.example.com", "ci", "s3cret"),)
+WRONG = (Credential("registry.example.com", "ci", "guess"),)
+NONE: tuple[Credential, ...] = ()
 
 
 def cache_holding(image: str) -> ImageCache:
@@ -180,14 +180,14 @@ def test_docker_hub_aliases_share_one_cache_entry():
     ],
 )
 def test_default_policy_as_the_api_server_fills_it(image, policy):
-    assert default_pull_policy(image) == policy
+    assert pull_policy_for(image) == policy
 
 
 def test_credentials_come_from_the_matching_pull_secret_entries_in_order():
-    first = parse_docker_config(
+    first = read_docker_config(
         json.dumps({"auths": {"registry.example.com": {"username": "ci", "password": "s3cret"}}}), source="a"
     )
-    second = parse_docker_config(
+    second = read_docker_config(
         json.dumps({"auths": {"https://registry.example.com/team": {"username": "team", "password": "x"},
                               "other.example.com": {"username": "other", "password": "y"}}}),
         source="b",

@@ -6,14 +6,14 @@ import hashlib
 
 import pytest
 
-from pipeline_queue.devcluster.registries import (
+from pipeline_queue.devcluster.errors import RegistriesFileError
+from pipeline_queue.devcluster.node.registries import (
     DEFAULT_COMMAND,
     Registry,
     load_registries,
     parse_registries,
     tag_digest,
 )
-from pipeline_queue.errors import UsageError
 
 EXAMPLE = """
 registries:
@@ -118,18 +118,18 @@ def test_load_reads_a_file(tmp_path):
     ],
 )
 def test_a_bad_file_gets_an_error_naming_the_entry(text, expected):
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(RegistriesFileError) as caught:
         parse_registries(text, source="registries.yaml")
     assert expected in str(caught.value)
 
 
 def test_a_non_string_password_is_refused_without_echoing_it():
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(RegistriesFileError) as caught:
         parse_registries("registries:\n  r.example.com: {users: {ci: 918273}}", source="r.yaml")
     assert "users.ci" in str(caught.value)
     assert "918273" not in str(caught.value)
 
 
 def test_an_unreadable_file_is_a_clear_error(tmp_path):
-    with pytest.raises(UsageError, match="cannot read registries file"):
+    with pytest.raises(RegistriesFileError, match="cannot read registries file"):
         load_registries(tmp_path / "missing.yaml")

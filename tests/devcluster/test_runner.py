@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_queue.devcluster.runner import (
-    ContainerConfigError,
+from pipeline_queue.devcluster.errors import ContainerConfigError
+from pipeline_queue.devcluster.node.runner import (
     Launch,
     Process,
     command_line,

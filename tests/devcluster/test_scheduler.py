@@ -6,7 +6,7 @@ import kubernetes
 import pytest
 
 from pipeline_queue.devcluster.cluster import DevCluster
-from pipeline_queue.devcluster.scheduler import node_load, place, tolerates, unfit_reason
+from pipeline_queue.devcluster.controllers.scheduler import node_load, place, tolerates, unfit_reason
 
 
 def node(name: str, *, labels=None, taints=None, unschedulable=False, pods="110"):

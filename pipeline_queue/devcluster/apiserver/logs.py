@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .conditions import TERMINAL_PHASES
 from .errors import ApiError, bad_request
 from .handlers import Reply
 from .routes import Request
@@ -47,7 +48,7 @@ def _status(pod: dict[str, Any], container: str) -> dict[str, Any]:
 
 
 def _finished(pod: dict[str, Any], container: str) -> bool:
-    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    if (pod.get("status") or {}).get("phase") in TERMINAL_PHASES:
         return True
     return "terminated" in ((_status(pod, container).get("state")) or {})
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline_queue.devcluster import podstatus as ps
-from pipeline_queue.devcluster.errors import ApiError
-from pipeline_queue.devcluster.pulls import ERR_IMAGE_PULL, PullResult
-from pipeline_queue.devcluster.recorder import NORMAL, WARNING, EventRecorder
-from pipeline_queue.devcluster.runner import (
+from pipeline_queue.devcluster.apiserver.conditions import FAILED
+from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.metadata import now
+from pipeline_queue.devcluster.apiserver.recorder import NORMAL, WARNING, EventRecorder
+from pipeline_queue.devcluster.errors import ContainerConfigError
+from pipeline_queue.devcluster.node import podstatus as ps
+from pipeline_queue.devcluster.node.pulls import ERR_IMAGE_PULL, PullResult
+from pipeline_queue.devcluster.node.runner import (
     START_FAILED_EXIT,
-    ContainerConfigError,
     Launch,
     Process,
     command_line,
@@ -189,7 +191,7 @@ class PodWorker:
 
         def failed(pod: dict[str, Any]) -> None:
             status = pod["status"]
-            status.update(phase=ps.FAILED, reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
+            status.update(phase=FAILED, reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
             ps.settle_waiting(status)
 
         self._update(failed, final=True)
@@ -295,7 +297,7 @@ class PodWorker:
         self._processes[name] = process
         if self._terminating or self._halted:
             process.kill()  # the pod began stopping while this container started
-        started_at = ps.now()
+        started_at = now()
         self._set_state(container, init, ps.running(started_at), containerID=container_id, started=True,
                         ready=not init)
         self._event(container, NORMAL, "Started", f"Started container {name}", init=init)

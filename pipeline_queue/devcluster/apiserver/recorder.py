@@ -1,4 +1,4 @@
-"""Kubernetes Events written by the scheduler and the kubelets, repeated ones counted like client-go's recorder."""
+"""Kubernetes Events written through the store by the scheduler and the kubelets, counted like client-go's recorder."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import threading
 import time
 from typing import Any
 
-from pipeline_queue.devcluster.errors import ApiError
-from pipeline_queue.devcluster.podstatus import now
+from .errors import ApiError
+from .metadata import now
 
 log = logging.getLogger(__name__)
 NORMAL, WARNING = "Normal", "Warning"

@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ApiError
-from .resources import KINDS
-from .store import Store
+from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.resources import KINDS
+from pipeline_queue.devcluster.apiserver.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pipeline_queue.errors import PipelineQueueError
+from pipeline_queue.devcluster.errors import ContainerConfigError
 
 IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """The PATH images set, so `sh`, `echo` and friends resolve as in a container."""
@@ -27,10 +27,6 @@ _REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 SecretLookup = Callable[[str, str], "Mapping[str, str] | None"]
 """(namespace, name) -> the Secret's decoded data, or None when there is no such Secret."""
-
-
-class ContainerConfigError(PipelineQueueError):
-    """A container cannot be configured yet (a Secret or key it needs is missing): CreateContainerConfigError."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from pipeline_queue.errors import ImageReferenceError, UsageError
-from pipeline_queue.images import parse_image
+from pipeline_queue.devcluster.errors import RegistriesFileError
+from pipeline_queue.images import ImageReferenceError, parse_image
 
 DOCKER_HUB = "docker.io"
 TAG = re.compile(r"[\w][\w.-]{0,127}")
@@ -128,7 +128,7 @@ def load_registries(path: str | Path | None) -> RegistrySet:
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read registries file {source}: {error}") from error
+        raise RegistriesFileError(f"cannot read registries file {source}: {error}") from error
     return parse_registries(text, source=str(source))
 
 
@@ -137,7 +137,7 @@ def parse_registries(text: str, *, source: str) -> RegistrySet:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise UsageError(f"{source}: not valid YAML: {error}") from error
+        raise RegistriesFileError(f"{source}: not valid YAML: {error}") from error
     if document is None:
         return RegistrySet()
     hosts = _mapping(document, where=source).get("registries") or {}
@@ -153,15 +153,15 @@ def _registry(host: str, body: Any, *, where: str) -> Registry:
     unknown = sorted(set(body) - {"private", "users", "repositories"})
     if unknown:
         listed = ", ".join(map(str, unknown))
-        raise UsageError(f"{where}: unknown key(s) {listed} (expected private, users, repositories)")
+        raise RegistriesFileError(f"{where}: unknown key(s) {listed} (expected private, users, repositories)")
     normalized = _normalize(f"{host}/probe", where=where)[0]
     private = body.get("private", False)
     if not isinstance(private, bool):
-        raise UsageError(f"{where}.private must be true or false")
+        raise RegistriesFileError(f"{where}.private must be true or false")
     users = {}
     for username, password in _mapping(body.get("users") or {}, where=f"{where}.users").items():
         if not isinstance(password, str):
-            raise UsageError(f"{where}.users.{username}: the password must be a string (quote it)")
+            raise RegistriesFileError(f"{where}.users.{username}: the password must be a string (quote it)")
         users[str(username)] = str(password)
     repositories = None
     if "repositories" in body:
@@ -181,16 +181,17 @@ def _repository(entry: Any, *, where: str) -> Repository:
     entry = _mapping(entry, where=where)
     unknown = sorted(set(entry) - {"tags", "size", "command"})
     if unknown:
-        raise UsageError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} (expected tags, size, command)")
+        listed = ", ".join(map(str, unknown))
+        raise RegistriesFileError(f"{where}: unknown key(s) {listed} (expected tags, size, command)")
     tags = entry.get("tags")
     if tags is not None:
         tags = tuple(_strings(tags, where=f"{where}.tags"))
         invalid = [tag for tag in tags if not TAG.fullmatch(tag)]
         if invalid:
-            raise UsageError(f"{where}.tags: {invalid[0]!r} is not a valid tag")
+            raise RegistriesFileError(f"{where}.tags: {invalid[0]!r} is not a valid tag")
     size = entry.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise UsageError(f"{where}.size must be a whole number of bytes")
+        raise RegistriesFileError(f"{where}.size must be a whole number of bytes")
     command = tuple(_strings(entry.get("command", list(DEFAULT_COMMAND)), where=f"{where}.command"))
     return Repository(tags, size, command or DEFAULT_COMMAND)
 
@@ -200,19 +201,19 @@ def _normalize(reference: str, *, where: str) -> tuple[str, str]:
     try:
         image = parse_image(reference)
     except ImageReferenceError as error:
-        raise UsageError(f"{where}: not a valid registry or repository name: {error}") from error
+        raise RegistriesFileError(f"{where}: not a valid registry or repository name: {error}") from error
     if image.tag or image.digest:
-        raise UsageError(f"{where}: a repository name takes no tag or digest (list tags under `tags:`)")
+        raise RegistriesFileError(f"{where}: a repository name takes no tag or digest (list tags under `tags:`)")
     return image.registry, image.path
 
 
 def _mapping(value: Any, *, where: str) -> dict[Any, Any]:
     if not isinstance(value, dict):
-        raise UsageError(f"{where} must be a mapping, not {type(value).__name__}")
+        raise RegistriesFileError(f"{where} must be a mapping, not {type(value).__name__}")
     return value
 
 
 def _strings(value: Any, *, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise UsageError(f"{where} must be a list of strings (quote numbers such as \"1.10\")")
+        raise RegistriesFileError(f"{where} must be a list of strings (quote numbers such as \"1.10\")")
     return list(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pipeline_queue.devcluster.registries import DEFAULT_COMMAND, Manifest
+from pipeline_queue.devcluster.node.registries import DEFAULT_COMMAND, Manifest
 
 NODE_STATUS_MAX_IMAGES = 50
 """The kubelet's `nodeStatusMaxImages`: how many images a Node's status lists."""

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipeline_queue.devcluster.imagecache import CachedImage, ImageCache
-from pipeline_queue.devcluster.registries import Registry, RegistrySet
-from pipeline_queue.errors import ImageReferenceError
-from pipeline_queue.images import ImageRef, parse_image
-from pipeline_queue.registry.dockerconfig import DockerConfig, RegistryAuth
-from pipeline_queue.registry.matching import Keyring
+from pipeline_queue.devcluster.node.dockerconfig import Credential, DockerConfig
+from pipeline_queue.devcluster.node.imagecache import CachedImage, ImageCache
+from pipeline_queue.devcluster.node.keyring import Keyring
+from pipeline_queue.devcluster.node.registries import Registry, RegistrySet
+from pipeline_queue.images import ImageRef, try_parse_image
 
 ALWAYS, IF_NOT_PRESENT, NEVER = "Always", "IfNotPresent", "Never"
 ERR_IMAGE_PULL = "ErrImagePull"
@@ -48,34 +47,22 @@ class PullResult:
         return self.image.repo_digest if self.image else ""
 
 
-def default_pull_policy(image: str) -> str:
-    """What the API server fills in when a container names no policy: Always for `latest` or no tag."""
-    try:
-        ref = parse_image(image)
-    except ImageReferenceError:
-        return IF_NOT_PRESENT
-    tag = ref.tag or ("" if ref.digest else "latest")
-    return ALWAYS if tag == "latest" else IF_NOT_PRESENT
-
-
 def repository_name(ref: ImageRef) -> str:
     """The normalized repository name the kubelet matches credentials against: `registry/path`."""
     return f"{ref.registry}/{ref.path}"
 
 
-def credentials_for(ref: ImageRef, configs: Sequence[DockerConfig]) -> list[RegistryAuth]:
+def credentials_for(ref: ImageRef, configs: Sequence[DockerConfig]) -> list[Credential]:
     """The credentials of the pod's pull secrets that match the image, in the kubelet's order."""
-    keyring = Keyring.from_configs(list(configs))
-    return [match.auth for match in keyring.lookup(repository_name(ref))]
+    return Keyring.of(configs).lookup(repository_name(ref))
 
 
 def decide_pull(
-    image: str, *, policy: str, cache: ImageCache, registries: RegistrySet, credentials: Sequence[RegistryAuth]
+    image: str, *, policy: str, cache: ImageCache, registries: RegistrySet, credentials: Sequence[Credential]
 ) -> PullResult:
     """Ensure `image` per `policy`: use the cache, or ask its registry trying each credential in turn."""
-    try:
-        ref = parse_image(image)
-    except ImageReferenceError:
+    ref = try_parse_image(image)
+    if ref is None:
         message = f'Failed to apply default image tag "{image}": couldn\'t parse image reference "{image}": '
         return PullResult(Outcome.FAILED, reason=INVALID_IMAGE_NAME, message=message + "invalid reference format")
     cached = cache.find(_cache_key(ref))
@@ -89,7 +76,7 @@ def decide_pull(
     return _pull(ref, registries=registries, credentials=credentials)
 
 
-def _pull(ref: ImageRef, *, registries: RegistrySet, credentials: Sequence[RegistryAuth]) -> PullResult:
+def _pull(ref: ImageRef, *, registries: RegistrySet, credentials: Sequence[Credential]) -> PullResult:
     registry = registries.get(ref.registry)
     if registry is None:
         return _failed(ref, _unreachable(ref))

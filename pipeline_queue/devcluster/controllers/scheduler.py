@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline_queue.devcluster.errors import ApiError
-from pipeline_queue.devcluster.podstatus import TERMINAL_PHASES, set_condition
-from pipeline_queue.devcluster.recorder import NORMAL, WARNING, EventRecorder
+from pipeline_queue.devcluster.apiserver.conditions import TERMINAL_PHASES, set_condition
+from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.recorder import NORMAL, WARNING, EventRecorder
 
 log = logging.getLogger(__name__)
 SCHEDULER_NAME = "default-scheduler"

@@ -1,6 +1,6 @@
 """A simulated kubelet: registers its Node, pulls images like a real one and runs the pods bound to it.
 
-Images land in a per-node cache shown in `status.images`; registry credentials come from the pod's pull secrets.
+Images land in a per-node cache shown in `status.images`; pull-secret credentials are matched by the node's own keyring.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline_queue.devcluster import podstatus as ps
-from pipeline_queue.devcluster.errors import ApiError
-from pipeline_queue.devcluster.imagecache import ImageCache
-from pipeline_queue.devcluster.podworker import PodWorker, Timings
-from pipeline_queue.devcluster.pulls import Outcome, PullResult, credentials_for, decide_pull, default_pull_policy
-from pipeline_queue.devcluster.recorder import NORMAL, WARNING, EventRecorder
-from pipeline_queue.devcluster.registries import RegistrySet
-from pipeline_queue.devcluster.runner import decode_secret
-from pipeline_queue.errors import RegistryConfigError
+from pipeline_queue.devcluster.apiserver.conditions import is_terminal
+from pipeline_queue.devcluster.apiserver.defaults import pull_policy_for
+from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.metadata import now
+from pipeline_queue.devcluster.apiserver.recorder import NORMAL, WARNING, EventRecorder
+from pipeline_queue.devcluster.errors import PullSecretError
+from pipeline_queue.devcluster.node.dockerconfig import Credential, DockerConfig, read_docker_config
+from pipeline_queue.devcluster.node.imagecache import ImageCache
+from pipeline_queue.devcluster.node.podworker import PodWorker, Timings
+from pipeline_queue.devcluster.node.pulls import Outcome, PullResult, credentials_for, decide_pull
+from pipeline_queue.devcluster.node.registries import RegistrySet
+from pipeline_queue.devcluster.node.runner import decode_secret
 from pipeline_queue.images import try_parse_image
-from pipeline_queue.registry.dockerconfig import DockerConfig, parse_docker_config
 
 log = logging.getLogger(__name__)
 KUBELET_VERSION = "v1.30.0"
@@ -121,7 +123,7 @@ class Kubelet:
         return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": self.node_name, "uid": self.node_name}}
 
     def _ready_status(self, node: dict[str, Any]) -> None:
-        stamp = ps.now()
+        stamp = now()
         resources = {"cpu": "4", "memory": "8148224Ki", "pods": "110", "ephemeral-storage": "61255492Ki"}
         conditions = [
             ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
@@ -177,7 +179,7 @@ class Kubelet:
             worker = self._workers.get(uid)
             if event_type == "DELETED":
                 self._workers.pop(uid, None)
-            elif worker is None and not ps.is_terminal(pod) and not pod["metadata"].get("deletionTimestamp"):
+            elif worker is None and not is_terminal(pod) and not pod["metadata"].get("deletionTimestamp"):
                 worker = self._workers[uid] = PodWorker(self, pod, pod_ip=self._pod_ip())
                 worker.start()
                 return
@@ -207,7 +209,7 @@ class Kubelet:
     def pull(self, pod: dict[str, Any], container: dict[str, Any], *, field_path: str) -> PullResult:
         """Ensure the container's image on this node and record the kubelet's events for it."""
         image = container.get("image", "")
-        policy = container.get("imagePullPolicy") or default_pull_policy(image)
+        policy = container.get("imagePullPolicy") or pull_policy_for(image)
         credentials = self._credentials(pod, image)
         with self._cache_lock:
             began = time.monotonic()
@@ -242,7 +244,7 @@ class Kubelet:
             else:
                 event(WARNING, "Failed", f'Failed to pull image "{image}": {result.message}')
 
-    def _credentials(self, pod: dict[str, Any], image: str) -> list[Any]:
+    def _credentials(self, pod: dict[str, Any], image: str) -> list[Credential]:
         """The pod's pull-secret credentials matching the image, as the kubelet's keyring orders them."""
         ref = try_parse_image(image)
         names = [item.get("name", "") for item in pod.get("spec", {}).get("imagePullSecrets") or []]
@@ -272,8 +274,8 @@ class Kubelet:
         if not text:
             return None
         try:
-            return parse_docker_config(text, source=f"secret {namespace}/{name}")
-        except RegistryConfigError as error:
+            return read_docker_config(text, source=f"secret {namespace}/{name}")
+        except PullSecretError as error:
             log.warning("pull secret %s/%s ignored: %s", namespace, name, error)
             return None
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .conditions import TERMINAL_PHASES
 from .errors import FieldError, invalid
 from .resources import Resource
 
 PROPAGATIONS = ("Foreground", "Background", "Orphan")
 _GC_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
-_TERMINAL = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def removable(info: Resource, obj: dict[str, Any]) -> bool:
 def pod_grace(pod: dict[str, Any], requested: int | None) -> int:
     """The grace period a pod deletion gets: none unless it is on a node and still running."""
     spec, phase = pod.get("spec") or {}, (pod.get("status") or {}).get("phase")
-    if not spec.get("nodeName") or phase in _TERMINAL:
+    if not spec.get("nodeName") or phase in TERMINAL_PHASES:
         return 0
     grace = requested if requested is not None else spec.get("terminationGracePeriodSeconds", 30)
     # A negative period means "as soon as possible" to the kubelet, which the real server stores as 1.

@@ -6,24 +6,21 @@ Pure functions over the `status` dict of a Pod; the phase follows the kubelet's 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
-SUCCEEDED, FAILED, RUNNING, PENDING = "Succeeded", "Failed", "Running", "Pending"
-TERMINAL_PHASES = (SUCCEEDED, FAILED)
-
-
-def now() -> str:
-    """A Kubernetes timestamp: RFC 3339, UTC, whole seconds."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from pipeline_queue.devcluster.apiserver.conditions import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL_PHASES,
+    set_condition,
+)
+from pipeline_queue.devcluster.apiserver.metadata import now
 
 
 def new_container_id() -> str:
     return "containerd://" + secrets.token_hex(32)
-
-
-def is_terminal(pod: dict[str, Any]) -> bool:
-    return pod.get("status", {}).get("phase") in TERMINAL_PHASES
 
 
 def waiting(reason: str, message: str = "") -> dict[str, Any]:
@@ -83,25 +80,6 @@ def settle_waiting(status: dict[str, Any]) -> None:
                 item["state"] = terminated(137, reason="ContainerStatusUnknown", started_at="", container_id="",
                                            message=message)
                 item.update(ready=False, started=False)
-
-
-def set_condition(status: dict[str, Any], kind: str, value: bool, *, reason: str = "", message: str = "") -> None:
-    """Set one condition by type; its lastTransitionTime moves only when its status flips."""
-    conditions = status.setdefault("conditions", [])
-    wanted = "True" if value else "False"
-    current = next((item for item in conditions if item.get("type") == kind), None)
-    if current is None:
-        current = {"type": kind}
-        conditions.append(current)
-    if current.get("status") != wanted:
-        current["lastTransitionTime"] = now()
-    current["status"] = wanted
-    current["lastProbeTime"] = None
-    for key, text in (("reason", reason), ("message", message)):
-        if text:
-            current[key] = text
-        else:
-            current.pop(key, None)
 
 
 def find_container(status: dict[str, Any], name: str, *, init: bool = False) -> dict[str, Any] | None:

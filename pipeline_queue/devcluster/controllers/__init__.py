@@ -1,0 +1,1 @@
+"""The development cluster's controllers: the scheduler and the garbage collector, each a subscriber of the store."""
