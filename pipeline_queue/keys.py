@@ -35,10 +35,6 @@ CACHE_FIRST_PULL = "{prefix}cache:first-pull:{image}"
 """STRING (JSON `{"build", "repo", "registry_key"}`), no expiry: the first credentialed pull of `image`,
 a repository name or a digest; written once (SET NX). The database keeps the durable record."""
 
-CACHE_PULL_REPOS = "{prefix}cache:pull-repos:{image}"
-"""SET, no expiry: the source repositories whose builds pulled `image` (repository name or digest) with
-credentials."""
-
 CACHE_CREDENTIALED = "{prefix}cache:credentialed"
 """SET, no expiry: every image repository name some pipeline pulled with credentials (private by that fact)."""
 

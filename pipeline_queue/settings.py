@@ -132,13 +132,20 @@ class Settings:
                 start_timeout=_seconds(env, "PQ_START_TIMEOUT", run.start_timeout),
             ),
             cache=CacheConfig(
-                guard=CacheGuardMode.parse(env.get("PQ_CACHE_GUARD", "")),
+                guard=_guard_mode(env),
                 private_registries=_split(env.get("PQ_PRIVATE_REGISTRIES", "")),
                 public_registries=_split(env.get("PQ_PUBLIC_REGISTRIES", "")),
                 probe_anonymous=_choice(env, "PQ_CACHE_PROBE_ANONYMOUS", ("0", "1", "false", "true"), "0")
                 in ("1", "true"),
             ),
         )
+
+
+def _guard_mode(env: Mapping[str, str]) -> CacheGuardMode:
+    try:
+        return CacheGuardMode.parse(env.get("PQ_CACHE_GUARD", ""))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _pull(env: Mapping[str, str]) -> PullSettings:

@@ -1,15 +1,13 @@
 """The shared vocabulary: statuses, step and finding kinds, queue names, cache guard modes, run defaults.
 
-It depends on nothing but the error tree, so the pure state machines, the store, the workers and the API
-speak the same words without importing one another.
+It depends on nothing, so the pure state machines, the store, the workers and the API speak the same words
+without importing one another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-
-from pipeline_queue.errors import UsageError
 
 
 class Status(StrEnum):
@@ -30,6 +28,8 @@ class Status(StrEnum):
 
 TERMINAL: frozenset[Status] = frozenset(status for status in Status if status.terminal)
 ACTIVE: frozenset[Status] = frozenset(Status) - TERMINAL
+FAILED: frozenset[Status] = frozenset({Status.FAILURE, Status.ERROR, Status.KILLED})
+"""The outcomes that make a stage (or a build) failing: what `status: failure` conditions react to."""
 
 
 class StepKind(StrEnum):
@@ -75,10 +75,6 @@ CACHE_QUEUE = "cache"
 QUEUE_NAMES = (CONTROL_QUEUE, DEFAULT_QUEUE, CACHE_QUEUE)
 
 
-class CacheGuardError(UsageError):
-    """The cache guard's settings are malformed (`PQ_CACHE_GUARD`, `PQ_PRIVATE_REGISTRIES`, `PQ_PUBLIC_REGISTRIES`)."""
-
-
 class CacheGuardMode(StrEnum):
     """What the guard does when a step could run a private image from a node's cache without credentials."""
 
@@ -89,7 +85,7 @@ class CacheGuardMode(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> CacheGuardMode:
-        """`PQ_CACHE_GUARD`'s value, case-insensitive; empty means the default, warn."""
+        """`PQ_CACHE_GUARD`'s value, case-insensitive; empty means the default, warn. ValueError says why not."""
         value = text.strip().lower()
         if not value:
             return cls.WARN
@@ -97,4 +93,4 @@ class CacheGuardMode(StrEnum):
             return cls(value)
         except ValueError:
             choices = ", ".join(mode.value for mode in cls)
-            raise CacheGuardError(f"PQ_CACHE_GUARD: {text!r} is not a cache guard mode; use one of {choices}") from None
+            raise ValueError(f"PQ_CACHE_GUARD: {text!r} is not a cache guard mode; use one of {choices}") from None

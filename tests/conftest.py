@@ -1,4 +1,4 @@
-"""Shared test helpers: running the real command line in a subprocess."""
+"""Shared test helpers: running the real command line in a subprocess, and a store of the test's own."""
 
 from __future__ import annotations
 
@@ -27,3 +27,15 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def sessions(tmp_path: Path):
+    """A migrated SQLite store in the test's own directory (`tests/store` runs PostgreSQL too, in its conftest)."""
+    from pipeline_queue import store
+
+    url = store.database_url(data_dir=tmp_path / "data")
+    store.migrate(url)
+    engine = store.create_engine(url)
+    yield store.session_factory(engine)
+    engine.dispose()

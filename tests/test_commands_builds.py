@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipeline_queue import store
-from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.store import NewBuild, NewStage
 from pipeline_queue.vocabulary import FindingKind, Status
 from tests.conftest import run_cli
+from tests.store.builders import pipeline_text, planned_build
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +23,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store.migrate(url)
     engine = store.create_engine(url)
     with store.session_factory(engine).begin() as session:
-        first = store.create_build(
-            session,
-            NewBuild(repo="acme/web", event="push", branch="main"),
-            stages=[
-                NewStage(name="backend", plan={}, steps=(NewStep(name="test", image="golang:1.22"),
-                                                         NewStep(name="build", image="golang:1.22"))),
-                NewStage(name="frontend", plan={}, steps=(NewStep(name="test", image="node:20"),)),
-            ],
-        )
+        first = planned_build(session, NewBuild(repo="acme/web", event="push", branch="main"), [
+            (NewStage(name="backend"), pipeline_text("backend", "test=golang:1.22", "build=golang:1.22")),
+            (NewStage(name="frontend"), pipeline_text("frontend", "test=node:20")),
+        ])
         build_step = first.stages[0].steps[1]
         store.update_step(session, build_step.id, status=Status.RUNNING, node="node-1", pull_policy="IfNotPresent")
         store.update_step(session, build_step.id, status=Status.FAILURE, exit_code=2, error="")
@@ -73,8 +69,8 @@ def test_build_show_json_has_stages_steps_and_findings(data_dir: Path) -> None:
     assert document["id"] == 1 and document["status"] == "pending"
     assert [stage["name"] for stage in document["stages"]] == ["backend", "frontend"]
     assert document["stages"][0]["steps"][1] == {
-        "name": "build", "status": "failure", "exit_code": 2, "node": "node-1", "image": "golang:1.22",
-        "pull_policy": "IfNotPresent", "error": "",
+        "name": "build", "status": "failure", "exit_code": 2, "node": "node-1",
+        "image": "docker.io/library/golang:1.22", "pull_policy": "IfNotPresent", "error": "",
     }
     assert document["stages"][1]["steps"][0]["exit_code"] is None
     [finding] = document["findings"]

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from pipeline_queue import broker, store
+from pipeline_queue.broker import redis_client
 from pipeline_queue.cache import index
-from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.store import NewBuild, NewStage
 from pipeline_queue.vocabulary import FindingKind
 from tests.conftest import run_cli
-from workers.cache_tasks import redis_client
+from tests.store.builders import pipeline_text, planned_build
 
 DIGEST = "sha256:" + "c" * 64
 
@@ -33,8 +34,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     store.migrate(url)
     engine = store.create_engine(url)
     with store.session_factory(engine).begin() as session:
-        build = store.create_build(session, NewBuild(repo="acme/other", event="push"), stages=[
-            NewStage(name="default", plan={}, steps=(NewStep(name="borrow", image="registry.example.com/app:1"),))])
+        build = planned_build(session, NewBuild(repo="acme/other", event="push"), [
+            (NewStage(name="default"), pipeline_text("default", "borrow=registry.example.com/app:1"))])
         step_id = build.stages[0].steps[0].id
         store.add_finding(session, build_id=build.build.id, step_id=step_id, kind=FindingKind.RISK,
                           image="registry.example.com/app:1", mode="warn", action="warn", detail="at risk")

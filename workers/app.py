@@ -1,4 +1,5 @@
-"""The Celery app: `make_app(settings)` builds it; `app` (from the environment) is what `celery -A workers.app` runs.
+"""The Celery app. `make_app(settings)` configures one; `app` below, configured from the environment, is the one
+whose tasks a worker runs (`celery -A workers.app worker`): the one place the environment is read at import.
 
 Every message is JSON. Tasks are acknowledged after they ran (`task_acks_late`), and a worker that
 dies mid-task gives its message back (`task_reject_on_worker_lost`), so a SIGKILL loses nothing:
@@ -7,15 +8,19 @@ dies mid-task gives its message back (`task_reject_on_worker_lost`), so a SIGKIL
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from celery import Celery
 
+from pipeline_queue.broker import redis_url_for
 from pipeline_queue.settings import Settings
 from pipeline_queue.vocabulary import DEFAULT_QUEUE
 from workers import routing
 from workers.beat import beat_schedule
+
+TASK_MODULES = ("workers.tasks",)
+"""Where the tasks are defined; a worker imports them at start (so this module imports no task)."""
 
 VISIBILITY_TIMEOUT = 3600
 """Seconds Redis waits for an acknowledgement before it hands a message to another worker.
@@ -65,20 +70,17 @@ class QueueApp(Celery):
 
 
 def make_app(
-    settings: Settings, *, broker_url: str | None = None, overrides: Mapping[str, Any] | None = None
+    settings: Settings,
+    *,
+    broker_url: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    include: Sequence[str] = (),
 ) -> QueueApp:
-    """The app with its tasks registered; `overrides` replaces config keys (dict values are merged).
-
-    Without `broker_url` or `REDIS_URL` the broker is the embedded Redis of the data directory, found
-    or started only when the configuration is first needed, so importing this module starts nothing.
-    """
-    from workers.cache_tasks import register_cache_tasks
-    from workers.tasks import register_tasks
-
-    app = QueueApp(settings)
+    """An app on `broker_url` (default: `REDIS_URL`, else the embedded Redis of the data directory, found or
+    started only when the configuration is first needed); `overrides` replaces config keys (dict values are
+    merged). Without `include` it has no tasks: it sends them by name (`workers.enqueue`)."""
+    app = QueueApp(settings, include=list(include))
     app.add_defaults(_config_promise(settings, broker_url=broker_url, overrides=overrides or {}))
-    register_tasks(app)
-    register_cache_tasks(app)
     return app
 
 
@@ -86,16 +88,10 @@ def _config_promise(
     settings: Settings, *, broker_url: str | None, overrides: Mapping[str, Any]
 ) -> Callable[[], dict[str, Any]]:
     def load() -> dict[str, Any]:
-        url = broker_url or _broker_url(settings)
+        url = broker_url or redis_url_for(settings, data_dir=settings.paths.data_dir)
         return _merged(celery_config(settings, broker_url=url), overrides)
 
     return load
-
-
-def _broker_url(settings: Settings) -> str:
-    from pipeline_queue.broker import redis_url_for
-
-    return redis_url_for(settings, data_dir=settings.paths.data_dir)
 
 
 def _merged(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,4 +104,5 @@ def _merged(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-app = make_app(Settings.from_env())
+app = make_app(Settings.from_env(), include=TASK_MODULES)
+"""The worker's app; its tasks are defined in `workers.tasks`."""

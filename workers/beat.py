@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.routing import RESYNC_TASK
-
-CACHE_SWEEP_TASK = "pq.cache.sweep"
-"""The node-cache sweep's task name (defined in workers.cache_tasks; routed by the `pq.cache.*` glob)."""
+from workers.routing import CACHE_SWEEP_TASK, RESYNC_TASK
 
 RESYNC_INTERVAL = 60.0
 """Seconds between two resyncs: the longest a stage waits when both its pod events and its advance were lost."""

@@ -1,7 +1,8 @@
-"""What a worker process opens once and keeps: store sessions and the Kubernetes client.
+"""What a worker process opens once and keeps: the database engine, the Kubernetes client, the Redis client
+of the node-cache index and the cache guard that reads it.
 
-They are made after the fork (on `worker_process_init`), never inherited from the parent: a
-database connection or an HTTP pool shared across a fork would interleave two processes' bytes.
+They are made after the fork (on `worker_process_init`), never inherited from the parent: a database
+connection or an HTTP pool shared across a fork would interleave two processes' bytes.
 """
 
 from __future__ import annotations
@@ -9,22 +10,34 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue import store
+from pipeline_queue import keys, store
+from pipeline_queue.broker import RedisClient, redis_client
+from pipeline_queue.cache.service import CacheGuard
+from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.settings import Settings
 
 
-class WorkerResources:
-    """One process's database engine and Kubernetes client, each made the first time it is needed."""
+def cache_prefix(app: Celery) -> str:
+    """Where the app's cache keys start: after the broker's own key prefix, so each queue keeps its own index."""
+    options = app.conf.broker_transport_options or {}
+    return f"{options.get('global_keyprefix') or ''}{keys.DEFAULT_PREFIX}"
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+
+class WorkerResources:
+    """One process's connections, each made the first time it is needed."""
+
+    def __init__(self, settings: Settings, *, broker_url: str, prefix: str) -> None:
+        self.settings, self.broker_url, self.prefix = settings, broker_url, prefix
         self.pid = os.getpid()
         self._engine: Engine | None = None
-        self._kube: Any = None
+        self._kube: Kube | None = None
+        self._redis: RedisClient | None = None
+        self._guard: CacheGuard | None = None
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -38,43 +51,52 @@ class WorkerResources:
     def read_sessions(self) -> sessionmaker[Session]:
         return store.session_factory(self.engine(), read_only=True)
 
-    def kube(self) -> Any:
+    def kube(self) -> Kube:
         if self._kube is None:
-            # Imported here so that the workers package imports without the Kubernetes layer.
-            from pipeline_queue.kube import Kube, make_api_client
-
             self._kube = Kube(make_api_client(self.settings.paths.kubeconfig))
         return self._kube
+
+    def redis(self) -> RedisClient:
+        """The broker's Redis, which holds the node-cache index; quick to give up, so a step never waits on it."""
+        if self._redis is None:
+            self._redis = redis_client(self.broker_url, quick=True)
+        return self._redis
+
+    def cache_guard(self) -> CacheGuard:
+        if self._guard is None:
+            self._guard = CacheGuard(self.settings.cache, redis=self.redis(), prefix=self.prefix)
+        return self._guard
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
-            self._engine = None
-        close = getattr(self._kube, "close", None)
-        if callable(close):
-            close()
-        self._kube = None
+        if self._kube is not None:
+            self._kube.close()
+        if self._redis is not None:
+            self._redis.close()
+        self._engine = self._kube = self._redis = self._guard = None
 
 
 _PER_PROCESS: dict[int, WorkerResources] = {}
 """pid -> that process's resources; a forked child finds no entry of its own and makes one."""
 
 
-def resources_for(settings: Settings) -> WorkerResources:
-    """This process's resources, made on first use if `worker_process_init` did not make them."""
+def resources_for(app: Any) -> WorkerResources:
+    """This process's resources for `app`, made on first use if `worker_process_init` did not make them."""
     resources = _PER_PROCESS.get(os.getpid())
     if resources is None:
-        resources = _PER_PROCESS[os.getpid()] = WorkerResources(settings)
+        resources = _PER_PROCESS[os.getpid()] = WorkerResources(
+            app.settings, broker_url=str(app.conf.broker_url), prefix=cache_prefix(app))
     return resources
 
 
-def connect_signals(settings: Settings) -> None:
+def connect_signals(app: Any) -> None:
     """Make a fresh set of resources in each pool process right after its fork; close them at its end."""
 
     def after_fork(**_: Any) -> None:
         # Forget (without closing: the parent still uses them) whatever the fork copied.
         _PER_PROCESS.clear()
-        resources_for(settings).engine()
+        resources_for(app).engine()
 
     def on_shutdown(**_: Any) -> None:
         resources = _PER_PROCESS.pop(os.getpid(), None)

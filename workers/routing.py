@@ -14,8 +14,9 @@ from pipeline_queue.vocabulary import CACHE_QUEUE, DEFAULT_QUEUE
 
 ADVANCE_TASK = "pq.advance"
 RESYNC_TASK = "pq.resync"
+CACHE_SWEEP_TASK = "pq.cache.sweep"
 CACHE_TASKS = "pq.cache.*"
-"""Glob for the node-cache tasks of a later issue: they all land on the `cache` queue."""
+"""Glob for the node-cache tasks: they all land on the `cache` queue."""
 
 
 def queue_names(settings: Settings) -> tuple[str, str, str]:

@@ -1,28 +1,34 @@
-"""The tasks, kept thin: decode the arguments, call one service function, send what it asks for, return.
+"""The tasks, defined on `workers.app.app` and kept thin: decode the arguments, call one service function, send
+what it asks for, return.
 
-`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile), re-sends itself when the
-stage wants another look later and, once the stage is finished, sends the stages that waited on it;
-`pq.resync()` sends `advance` for every unfinished stage.
+`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile), re-sends itself when the stage wants
+another look later and, once the stage is finished, sends the stages that waited on it; `pq.resync()` sends
+`advance` for every unfinished stage; `pq.cache.sweep()` sweeps every node's `status.images` into the index.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from typing import Any
 
 from celery import Task
 
 from pipeline_queue import store
-from workers.cache_tasks import guard_for
+from pipeline_queue.cache.index import sweep_cluster
+from pipeline_queue.producer import may_start, release_waiting
+from pipeline_queue.reconcile.service import advance_stage
+from workers.app import app
+from workers.enqueue import enqueue_advance
 from workers.resources import connect_signals, resources_for
-from workers.routing import ADVANCE_TASK, RESYNC_TASK
-
-if TYPE_CHECKING:
-    from workers.app import QueueApp
+from workers.routing import ADVANCE_TASK, CACHE_SWEEP_TASK, RESYNC_TASK
 
 MAX_COUNTDOWN = 300.0
 """The longest an `advance` is put off: far below the visibility timeout, so a delayed message is never
 delivered twice; a stage that wants a later look is seen by the resync anyway."""
+
+connect_signals(app)
+# `shared=False` below: Celery otherwise adds every task to each app made later, and a sender app (the CLI's,
+# a test's) would then run these tasks itself.
 
 
 def bounded_countdown(retry_after: float) -> float:
@@ -30,48 +36,33 @@ def bounded_countdown(retry_after: float) -> float:
     return min(max(float(retry_after), 0.0), MAX_COUNTDOWN)
 
 
-def send_advances(app: QueueApp, stage_ids: Iterable[int]) -> int:
-    """Queue one `advance` per stage over a single broker connection; how many were sent."""
-    task = app.tasks[ADVANCE_TASK]
-    sent = 0
-    with app.producer_or_acquire() as producer:
-        for stage_id in stage_ids:
-            task.apply_async((int(stage_id),), producer=producer)
-            sent += 1
-    return sent
+@app.task(name=ADVANCE_TASK, bind=True, shared=False)
+def advance(task: Task, stage_id: int) -> None:
+    """Reconcile the stage once; when it asks for another look, send this task again with a countdown."""
+    resources = resources_for(task.app)
+    sessions = resources.sessions()
+    # A stage that waits on other pipelines is sent again when the last of them finishes.
+    if not may_start(sessions, int(stage_id)):
+        return
+    result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=task.app.settings,
+                           cache=resources.cache_guard())
+    if not result.finished and result.retry_after is not None:
+        enqueue_advance(task.app, [stage_id], countdown=bounded_countdown(result.retry_after))
+    if result.finished:
+        enqueue_advance(task.app, release_waiting(sessions, int(stage_id)))
 
 
-def register_tasks(app: QueueApp) -> None:
-    """Define the tasks on `app` (and the per-process resources they use).
+@app.task(name=RESYNC_TASK, bind=True, shared=False)
+def resync(task: Task) -> int:
+    """Send `advance` for every pending or running stage; returns how many."""
+    with resources_for(task.app).read_sessions().begin() as session:
+        stages = store.active_stages(session)
+    return enqueue_advance(task.app, (stage.id for stage in stages))
 
-    `shared=False`: Celery otherwise adds every task to each app created later, so a second app
-    (a test's, or one with a resolved broker) would run the first app's closures and send
-    advances to the first app's broker.
-    """
-    connect_signals(app.settings)
 
-    @app.task(name=ADVANCE_TASK, bind=True, shared=False)
-    def advance(task: Task, stage_id: int) -> None:
-        """Reconcile the stage once; when it asks for another look, send this task again with a countdown."""
-        # Imported here so that workers import (and tests of the app run) without the reconcile layer.
-        from pipeline_queue.producer.dependencies import may_start, release_waiting
-        from pipeline_queue.reconcile import advance_stage
-
-        resources = resources_for(app.settings)
-        sessions = resources.sessions()
-        # A stage that waits on other pipelines is sent again when the last of them finishes.
-        if not may_start(sessions, int(stage_id)):
-            return
-        result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=app.settings,
-                               cache=guard_for(app))
-        if not result.finished and result.retry_after is not None:
-            task.apply_async((int(stage_id),), countdown=bounded_countdown(result.retry_after))
-        if result.finished:
-            send_advances(app, release_waiting(sessions, int(stage_id)))
-
-    @app.task(name=RESYNC_TASK, shared=False)
-    def resync() -> int:
-        """Send `advance` for every pending or running stage; returns how many."""
-        with resources_for(app.settings).read_sessions().begin() as session:
-            stages = store.active_stages(session)
-        return send_advances(app, (stage.id for stage in stages))
+@app.task(name=CACHE_SWEEP_TASK, bind=True, shared=False)
+def sweep(task: Task) -> dict[str, Any] | None:
+    """Sweep every node's image list into the index; the sweep's figures, or None when another sweep was running."""
+    resources = resources_for(task.app)
+    stats = sweep_cluster(resources.kube(), redis=resources.redis(), prefix=resources.prefix)
+    return asdict(stats) if stats is not None else None

@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
-from redis import Redis
-from redis.client import Pipeline
-from redis.exceptions import LockError
-
 from pipeline_queue import keys
+from pipeline_queue.broker import RedisClient as Redis
+from pipeline_queue.broker import RedisError
 from pipeline_queue.cache.rules import FirstPull, digest_of
 from pipeline_queue.errors import ImageReferenceError
 from pipeline_queue.images import parse_image
@@ -99,7 +97,7 @@ def sweep_cluster(kube: NodeLister, *, redis: Redis, prefix: str = keys.DEFAULT_
     try:
         return sweep(kube.list_nodes(), redis=redis, prefix=prefix)
     finally:
-        with contextlib.suppress(LockError):  # held past its expiry: the lock is already gone
+        with contextlib.suppress(RedisError):  # held past its expiry (LockError): the lock is already gone
             lock.release()
 
 
@@ -160,7 +158,7 @@ class _Plan:
             self.digest_removes[digest].append(node)
         return bool(removed or updated or old_digests != new_digests)
 
-    def send(self, pipe: Pipeline) -> int:
+    def send(self, pipe: Any) -> int:
         """Queue the planned writes on `pipe`; how many commands."""
         commands = 0
         for node_key, removed, updated in self.edits:
@@ -273,7 +271,7 @@ def record_pull(
     prefix: str = keys.DEFAULT_PREFIX,
 ) -> bool:
     """Note a step's pull: a credentialed one marks the image private and, the first time, names the build that
-    pulled it (by repository name and by digest). `registry_key` is the docker config key that matched, never a
+    pulled it (under its digest and its repository name). `registry_key` is the docker config key that matched, never a
     secret. True when this pull is the first credentialed one of the image's digest (or, without one, its name)."""
     if not credentialed:
         return False  # only pulls that prove privacy belong in the fast path; the database keeps them all
@@ -284,7 +282,6 @@ def record_pull(
     pipe = redis.pipeline(transaction=False)
     for identity in identities:
         pipe.set(keys.CACHE_FIRST_PULL.format(prefix=prefix, image=identity), record, nx=True)
-        pipe.sadd(keys.CACHE_PULL_REPOS.format(prefix=prefix, image=identity), repo)
     pipe.sadd(keys.CACHE_CREDENTIALED.format(prefix=prefix), ref.name)
     return bool(pipe.execute()[0])
 
@@ -299,16 +296,18 @@ def first_pull(redis: Redis, image: str, *, prefix: str = keys.DEFAULT_PREFIX) -
     return None
 
 
-def pulled_with_credentials_by(redis: Redis, image: str, *, prefix: str = keys.DEFAULT_PREFIX) -> tuple[str, ...]:
-    """The source repositories whose builds pulled `image` (a bare digest, or a reference's name) with credentials."""
-    identity = _identities(image)[-1]
-    return tuple(sorted(_text(repo) for repo in redis.smembers(keys.CACHE_PULL_REPOS.format(prefix=prefix,
-                                                                                           image=identity))))
-
-
 def credentialed_repositories(redis: Redis, *, prefix: str = keys.DEFAULT_PREFIX) -> frozenset[str]:
     """Every image repository (`registry/path`) some pipeline pulled with credentials: `is_private`'s input."""
     return frozenset(_text(name) for name in redis.smembers(keys.CACHE_CREDENTIALED.format(prefix=prefix)))
+
+
+def credentialed_among(redis: Redis, names: Iterable[str], *, prefix: str = keys.DEFAULT_PREFIX) -> frozenset[str]:
+    """Which of the image repositories `names` some pipeline pulled with credentials: one round trip."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return frozenset()
+    found = redis.smismember(keys.CACHE_CREDENTIALED.format(prefix=prefix), wanted)
+    return frozenset(name for name, member in zip(wanted, found, strict=True) if member)
 
 
 def _identities(image: str) -> list[str]:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urlencode, urlsplit
 
-from redis import Redis
-from redis.exceptions import RedisError
-
 from pipeline_queue import keys
+from pipeline_queue.broker import RedisClient as Redis
+from pipeline_queue.broker import RedisError
 from pipeline_queue.images import ImageRef
 
 log = logging.getLogger(__name__)

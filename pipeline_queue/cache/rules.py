@@ -7,17 +7,25 @@ or not the pod has credentials for it; these rules decide when that matters and 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline_queue.errors import UsageError
 from pipeline_queue.images import ImageRef
 from pipeline_queue.pull import POLICIES
 from pipeline_queue.registry.patterns import RegistryPattern, RegistryPatternError, first_match, parse_patterns
-from pipeline_queue.vocabulary import CacheGuardError, CacheGuardMode
+from pipeline_queue.vocabulary import CacheGuardMode
 
 CACHE_POLICIES = ("IfNotPresent", "Never")
 """Pull policies under which the kubelet may start a cached image without asking the registry."""
+
+CACHED_NODES_SHOWN = 3
+"""How many of the nodes caching a private image a risk finding names."""
+
+class CacheGuardError(UsageError):
+    """The cache guard's settings are malformed (`PQ_CACHE_GUARD`, `PQ_PRIVATE_REGISTRIES`, `PQ_PUBLIC_REGISTRIES`)."""
+
 
 GuardAction = Literal["none", "warn", "enforce", "block"]
 # Runtimes prefix an imageID with how they found it; what follows is a name@digest or a bare digest.
@@ -110,10 +118,16 @@ class GuardDecision:
 
 
 def guard(
-    image: ImageRef, policy: str, *, has_credentials: bool, verdict: PrivacyVerdict, mode: CacheGuardMode
+    image: ImageRef,
+    policy: str,
+    *,
+    has_credentials: bool,
+    verdict: PrivacyVerdict,
+    mode: CacheGuardMode,
+    cached_on: Sequence[str] = (),
 ) -> GuardDecision:
     """The guard's decision for one step: `policy` is the step's imagePullPolicy, `has_credentials` whether
-    one of its pull secrets serves the image's registry."""
+    one of its pull secrets serves the image's registry, `cached_on` the nodes known to hold the image."""
     if policy not in POLICIES:
         raise CacheGuardError(f"cache guard: {policy!r} is not an imagePullPolicy ({', '.join(POLICIES)})")
     shown = image.familiar
@@ -126,6 +140,7 @@ def guard(
     risk = (
         f"{shown} is private ({verdict.reason}) and the step has no pull credentials for {image.registry}: "
         f"with imagePullPolicy {policy} a node that has it cached runs it without asking the registry"
+        f"{_where_cached(cached_on)}"
     )
     if mode is CacheGuardMode.OFF:
         return _no_action(policy, f"{risk}; the cache guard is off (PQ_CACHE_GUARD=off)")
@@ -139,6 +154,14 @@ def guard(
         f"{image.registry}, or use pull: always"
     )
     return GuardDecision("block", policy, "risk", blocked)
+
+
+def _where_cached(nodes: Sequence[str]) -> str:
+    if not nodes:
+        return ""
+    shown = ", ".join(nodes[:CACHED_NODES_SHOWN]) + (f" and {len(nodes) - CACHED_NODES_SHOWN} more"
+                                                       if len(nodes) > CACHED_NODES_SHOWN else "")
+    return f" (cached now on {shown})"
 
 
 def _no_action(policy: str, message: str) -> GuardDecision:

@@ -1,154 +1,173 @@
-"""The cache guard's edge: reads the privacy facts from Redis, records findings, pull records and metrics.
+"""The cache guard's edge: what `advance` reads for the guard with a stage's pods, and how it records what the
+guard found (findings, pull records, metrics).
 
-`advance` (reconcile.apply) calls it before a step pod is created and once the pod has started; the
-decisions themselves are `cache.guard`'s. Redis being unreachable never stops a run: the guard then
-knows only the operator's patterns, and says so in the worker's log.
+The decisions are `cache.guard`'s, made in between by the reconcile's pure `decide`. Redis being unreachable
+never stops a run: the guard then knows only the operator's patterns and the database, and says so in the
+worker's log.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from pipeline_queue import keys, metrics
+from pipeline_queue.broker import RedisClient, RedisError
 from pipeline_queue.cache import index
-from pipeline_queue.cache.guard import PrivacyFacts, check_started, decide_step, log_line, step_image
+from pipeline_queue.cache.guard import GuardView, ImageFacts, log_line, privacy_rules
 from pipeline_queue.cache.probe import AnonymousProbe
-from pipeline_queue.cache.rules import FirstPull, GuardDecision, Leak, PrivacyRules, digest_of
+from pipeline_queue.cache.rules import FirstPull, digest_of, is_private
+from pipeline_queue.compiler.plan import CONTAINER, StagePlan, StepPlan
 from pipeline_queue.images import ImageRef
 from pipeline_queue.settings import CacheConfig
 from pipeline_queue.store import add_finding, append_log
 from pipeline_queue.store.findings import list_findings
-from pipeline_queue.store.pulls import NewPull, first_credentialed_pull, record_pull
+from pipeline_queue.store.pulls import NewPull, first_credentialed_pull
+from pipeline_queue.store.pulls import record_pull as store_pull
 from pipeline_queue.vocabulary import FindingKind
 
-if TYPE_CHECKING:
-    from pipeline_queue.reconcile.plan import StepPlan
-
 log = logging.getLogger(__name__)
-LEAK_ACTION = "recorded"
-"""The `action` of a leak finding: it is seen after the fact, so nothing but the record is left to do."""
 
 
 @dataclass(frozen=True)
-class StepContext:
-    """Which build and step a guard call is about (the store's ids) and the build's source repository."""
+class FindingToRecord:
+    """A finding the guard made on one step of a build, to be recorded once."""
 
     build_id: int
     step_id: int
-    repo: str
+    kind: FindingKind
+    image: str
+    action: str
+    detail: str
+    node: str = ""
 
 
 class CacheGuard:
-    """The guard of one worker process: its settings, and the Redis that holds the node cache index."""
+    """The guard's edge in one worker process: its settings and the Redis that holds the node cache index."""
 
-    def __init__(self, config: CacheConfig, *, redis: Redis | None, prefix: str = keys.DEFAULT_PREFIX,
+    def __init__(self, config: CacheConfig, *, redis: RedisClient | None, prefix: str = keys.DEFAULT_PREFIX,
                  probe: AnonymousProbe | None = None) -> None:
         """`probe` says how to ask registries (tests give a plain-HTTP one); it is used only when
         `config.probe_anonymous` is on, and none is made otherwise."""
         self.mode = config.guard
-        self.rules = PrivacyRules(private_patterns=config.private_registries,
-                                  public_patterns=config.public_registries, probe_anonymous=config.probe_anonymous)
+        self.rules = privacy_rules(config)
         self.redis, self.prefix = redis, prefix
         self.probe = (probe or AnonymousProbe(redis=redis, prefix=prefix)) if config.probe_anonymous else None
 
-    # -- before the pod exists ------------------------------------------------------------------
+    # -- reading, with the pods ---------------------------------------------------------------------
 
-    def before_create(self, session: Session, step: StepPlan, where: StepContext) -> GuardDecision:
-        """The guard's decision for the step's pod; a risk is recorded (finding, metric, a line in the log)."""
-        decision = decide_step(step, facts=self.facts(step), mode=self.mode)
-        if decision.finding_kind is None:
-            return decision
-        added = add_finding(session, build_id=where.build_id, kind=FindingKind.RISK, image=step.image,
-                            mode=self.mode.value, action=decision.action, step_id=where.step_id,
-                            detail=decision.message)
-        if added.created:
-            metrics.count_finding(kind=FindingKind.RISK.value, action=decision.action)
-            append_log(session, where.step_id, log_line(decision.message))
-        log.info("cache guard, build %s step %r: %s", where.build_id, step.name, decision.message)
-        return decision
+    def read(self, session: Session, plan: StagePlan, pods: Mapping[str, Mapping[str, Any]], *, build_id: int,
+             step_ids: Mapping[str, int]) -> GuardView:
+        """What the guard needs to judge the stage's steps now: each image's privacy and the nodes caching it,
+        the first credentialed pull of each digest its pods run, and the risks already recorded on its steps."""
+        images = self._image_facts(plan.all_steps)
+        private = [step for step in plan.all_steps if images[step.image.name].verdict.private and not step.credentials]
+        return GuardView(
+            mode=self.mode,
+            images=images,
+            first_pulls=self._first_pulls(session, private, pods),
+            risks=_risks(session, build_id=build_id, step_ids=step_ids),
+        )
 
-    def log_header(self, session: Session, step_id: int) -> str:
-        """The guard's lines for the top of the step's log (kept when its log is replaced by the pod's)."""
-        risks = list_findings(session, step_id=step_id)
-        return "".join(log_line(finding.detail) for finding in risks if finding.kind is FindingKind.RISK)
+    def _image_facts(self, steps: Iterable[StepPlan]) -> dict[str, ImageFacts]:
+        by_name: dict[str, ImageRef] = {}
+        uncredentialed: set[str] = set()
+        for step in steps:
+            by_name.setdefault(step.image.name, step.image)
+            if not step.credentials:
+                uncredentialed.add(step.image.name)
+        credentialed = self._indexed(lambda redis: index.credentialed_among(redis, by_name, prefix=self.prefix),
+                                     frozenset(), what="which images were pulled with credentials")
+        facts = {}
+        for name, image in by_name.items():
+            denied = name in uncredentialed and name not in credentialed and self._denied(image)
+            verdict = is_private(image, rules=self.rules, credentialed_repos=credentialed, anonymous_denied=denied)
+            cached: tuple[str, ...] = ()
+            if verdict.private and name in uncredentialed:
+                # A pinned digest is cached under whatever name a node lists it; a tag, under that name.
+                wanted = image.digest or image.reference
+                cached = self._indexed(lambda redis, wanted=wanted: index.nodes_with(redis, wanted, prefix=self.prefix),
+                                       (), what=f"which nodes cache {image.familiar}")
+            facts[name] = ImageFacts(verdict=verdict, cached_on=cached)
+        return facts
 
-    # -- once the pod has started ---------------------------------------------------------------
+    def _denied(self, image: ImageRef) -> bool:
+        """Whether the image's registry refuses it to anonymous clients; asked only when no pattern decides."""
+        if self.probe is None or self.rules.public_by(image) is not None or self.rules.private_by(image) is not None:
+            return False
+        return bool(self.probe.denied(image))
 
-    def after_start(self, session: Session, step: StepPlan, where: StepContext, *, node: str,
-                    image_id: str) -> Leak | None:
-        """Keep the pull record of the step's pod; record a leak when it ran a private image uncredentialed."""
-        credential = step.credentials[0] if step.credentials else None
-        pull = NewPull(build_id=where.build_id, step_id=where.step_id, repo=where.repo, node=node,
-                       image=step_image(step).reference, image_id=image_id, digest=digest_of(image_id),
-                       credentialed=credential is not None, registry_key=credential.key if credential else "")
-        if record_pull(session, pull) and pull.credentialed:
-            self._index_pull(pull)
-        leak = check_started(step, image_id=image_id, node=node, facts=self.facts(step),
-                             first_pull=self._first_pull(session, pull))
-        if leak is None:
-            return None
-        added = add_finding(session, build_id=where.build_id, kind=FindingKind.LEAK, image=step.image,
-                            mode=self.mode.value, action=LEAK_ACTION, step_id=where.step_id, node=node,
-                            detail=leak.message)
-        if added.created:
-            metrics.count_finding(kind=FindingKind.LEAK.value, action=LEAK_ACTION)
-            log.warning("cache guard, build %s step %r: %s", where.build_id, step.name, leak.message)
-        return leak
+    def _first_pulls(self, session: Session, steps: Iterable[StepPlan],
+                     pods: Mapping[str, Mapping[str, Any]]) -> dict[str, FirstPull]:
+        """The first credentialed pull of every digest the given steps' pods run: from the index, else the database."""
+        found: dict[str, FirstPull] = {}
+        for step in steps:
+            digest = digest_of(_image_id(pods.get(step.pod_name)))
+            if not digest or digest in found:
+                continue
+            first = self._indexed(lambda redis, digest=digest: index.first_pull(redis, digest, prefix=self.prefix),
+                                  None, what=f"the first pull of {digest}")
+            if first is None:
+                record = first_credentialed_pull(session, digest=digest, image=step.image.reference)
+                if record is not None:
+                    first = FirstPull(build=str(record.build_id), repo=record.repo, registry_key=record.registry_key)
+            if first is not None:
+                found[digest] = first
+        return found
 
-    # -- Redis ----------------------------------------------------------------------------------
-
-    def facts(self, step: StepPlan) -> PrivacyFacts:
-        """What is known about the privacy of the step's image: the patterns, whether a pipeline pulled
-        its repository with credentials (one SISMEMBER, not the whole set), and the anonymous probe's answer."""
-        image = step_image(step)
-        name = image.name
-        credentialed: frozenset[str] = frozenset()
-        if self.redis is not None:
-            try:
-                if self.redis.sismember(keys.CACHE_CREDENTIALED.format(prefix=self.prefix), name):
-                    credentialed = frozenset({name})
-            except RedisError as error:
-                log.warning("cache guard: the node cache index is unreachable (%s); judging %s by the "
-                            "registry patterns only", type(error).__name__, step.image)
-        return PrivacyFacts(rules=self.rules, credentialed_repos=credentialed,
-                            anonymous_denied=self._probed(step, image=image, credentialed=credentialed))
-
-    def _probed(self, step: StepPlan, *, image: ImageRef, credentialed: frozenset[str]) -> frozenset[str]:
-        """The image's registry when it refuses the image to anonymous clients. Asked only when nothing
-        else decides: no pattern, no credentialed pull, and no credentials on the step (then the guard
-        does nothing whatever the answer)."""
-        if self.probe is None or step.credentials or image.name in credentialed:
-            return frozenset()
-        if self.rules.public_by(image) is not None or self.rules.private_by(image) is not None:
-            return frozenset()
-        return frozenset({image.registry}) if self.probe.denied(image) else frozenset()
-
-    def _index_pull(self, pull: NewPull) -> None:
+    def _indexed(self, read: Any, fallback: Any, *, what: str) -> Any:
         if self.redis is None:
-            return
+            return fallback
         try:
-            index.record_pull(self.redis, image_name=pull.image, digest=pull.digest, build=pull.build_id,
-                              repo=pull.repo, credentialed=True, registry_key=pull.registry_key, prefix=self.prefix)
+            return read(self.redis)
         except RedisError as error:
-            log.warning("cache guard: could not index the credentialed pull of %s (%s); the database keeps it",
-                        pull.image, type(error).__name__)
+            log.warning("cache guard: the node cache index is unreachable (%s) reading %s; judging by the "
+                        "registry patterns and the database only", type(error).__name__, what)
+            return fallback
 
-    def _first_pull(self, session: Session, pull: NewPull) -> FirstPull | None:
-        """The first credentialed pull of the pod's digest: from the index, else from the database."""
-        if self.redis is not None and pull.digest:
-            try:
-                found = index.first_pull(self.redis, pull.digest, prefix=self.prefix)
-            except RedisError:
-                found = None
-            if found is not None:
-                return found
-        record = first_credentialed_pull(session, digest=pull.digest, image=pull.image)
-        if record is None:
-            return None
-        return FirstPull(build=str(record.build_id), repo=record.repo, registry_key=record.registry_key)
+    # -- recording what the guard found ---------------------------------------------------------------
+
+    def record_finding(self, session: Session, finding: FindingToRecord) -> bool:
+        """Record a finding once (a repeated `advance` finds it recorded); a new risk is also told in the step's
+        log. Whether it was new."""
+        added = add_finding(session, build_id=finding.build_id, kind=finding.kind, image=finding.image,
+                            mode=self.mode.value, action=finding.action, step_id=finding.step_id, node=finding.node,
+                            detail=finding.detail)
+        if not added.created:
+            return False
+        metrics.count_finding(kind=finding.kind.value, action=finding.action)
+        if finding.kind is FindingKind.RISK:
+            append_log(session, finding.step_id, log_line(finding.detail))
+        log.log(logging.WARNING if finding.kind is FindingKind.LEAK else logging.INFO,
+                "cache guard, build %s step %s: %s", finding.build_id, finding.step_id, finding.detail)
+        return True
+
+    def record_pull(self, session: Session, pull: NewPull) -> None:
+        """Keep the pull record of a started pod; a credentialed pull also goes into the index (privacy by fact)."""
+        if not store_pull(session, pull) or not pull.credentialed:
+            return
+        self._indexed(lambda redis: index.record_pull(redis, image_name=pull.image, digest=pull.digest,
+                                                      build=pull.build_id, repo=pull.repo, credentialed=True,
+                                                      registry_key=pull.registry_key, prefix=self.prefix),
+                      False, what=f"the credentialed pull of {pull.image} (the database keeps it)")
+
+
+def _image_id(pod: Mapping[str, Any] | None) -> str:
+    statuses = ((pod or {}).get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        if status.get("name") == CONTAINER:
+            return str(status.get("imageID") or "")
+    return ""
+
+
+def _risks(session: Session, *, build_id: int, step_ids: Mapping[str, int]) -> dict[str, tuple[str, ...]]:
+    names = {step_id: name for name, step_id in step_ids.items()}
+    risks: dict[str, list[str]] = {}
+    for finding in list_findings(session, build_id=build_id):
+        if finding.kind is FindingKind.RISK and finding.step_id in names:
+            risks.setdefault(names[finding.step_id], []).append(finding.detail)
+    return {name: tuple(details) for name, details in risks.items()}

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pipeline_queue.commands.common import echo_json
 from pipeline_queue.errors import StoreError
+from pipeline_queue.images import try_parse_image
 from pipeline_queue.settings import Settings
 
 if TYPE_CHECKING:
@@ -173,12 +174,18 @@ def print_detail(document: dict[str, Any]) -> None:
                       title=f"{stage['name']} ({stage['status']})", title_justify="left")
         for step in stage["steps"]:
             exit_code = "" if step["exit_code"] is None else str(step["exit_code"])
-            table.add_row(step["name"], step["status"], exit_code, step["node"], step["image"],
+            table.add_row(step["name"], step["status"], exit_code, step["node"], _familiar(step["image"]),
                           step["pull_policy"], step["error"])
         console.print(table)
     for finding in document["findings"]:
         console.print(f"[yellow]{finding['kind']}[/yellow] {finding['step'] or '-'}: {finding['image']} "
                       f"on {finding['node'] or '-'} ({finding['mode']}, {finding['action']}) {finding['detail']}")
+
+
+def _familiar(image: str) -> str:
+    """An image as Docker shows it (`golang:1.22`); the JSON keeps the full reference."""
+    ref = try_parse_image(image)
+    return ref.familiar if ref is not None else image
 
 
 @click.command("logs")

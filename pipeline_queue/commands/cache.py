@@ -50,10 +50,8 @@ def indexed_nodes(redis_url: str, *, prefix: str = keys.DEFAULT_PREFIX) -> dict[
     """Every node of the index with the names of the images it holds; empty without a Redis to ask."""
     if not redis_url:
         return {}
-    from redis.exceptions import RedisError
-
+    from pipeline_queue.broker import RedisError, redis_client
     from pipeline_queue.cache.index import all_nodes, images_on
-    from workers.cache_tasks import redis_client
 
     client = redis_client(redis_url)
     try:

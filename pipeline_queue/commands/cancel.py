@@ -25,14 +25,14 @@ def cancel_command(build_id: int) -> None:
     from pipeline_queue.producer import cancel_build
     from pipeline_queue.runtime import resolve
     from workers.app import make_app
-    from workers.tasks import send_advances
+    from workers.enqueue import enqueue_advance
 
     settings = Settings.from_env()
     runtime = resolve(settings)
     app = make_app(runtime.applied(settings), broker_url=runtime.broker_url())
 
     def send(stage_ids: Sequence[int]) -> int:
-        return send_advances(app, stage_ids)
+        return enqueue_advance(app, stage_ids)
 
     database = make_url(runtime.database_url)
     if database.get_backend_name() == "sqlite" and database.database and not Path(database.database).exists():

@@ -8,11 +8,12 @@ from typing import Any
 
 from rich.console import Console
 
-from pipeline_queue.cache.guard import credentialed_in, static_risk
-from pipeline_queue.cache.rules import CacheGuardMode, PrivacyRules
-from pipeline_queue.compiler import CompiledStep, Plan
+from pipeline_queue.cache.guard import credentialed_in, privacy_rules, static_risk
+from pipeline_queue.cache.rules import PrivacyRules
+from pipeline_queue.compiler import StagePlan, StepPlan
 from pipeline_queue.settings import CacheConfig
 from pipeline_queue.spec.linter import Problem
+from pipeline_queue.vocabulary import CacheGuardMode
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,15 @@ class CacheRisk:
     credentialed_repos: frozenset[str]
 
     @classmethod
-    def of(cls, plans: Sequence[Plan], config: CacheConfig) -> CacheRisk:
-        rules = PrivacyRules(private_patterns=config.private_registries, public_patterns=config.public_registries)
-        steps = [step for plan in plans for step in (*plan.services, *plan.steps)]
-        return cls(rules=rules, mode=config.guard, credentialed_repos=credentialed_in(steps))
+    def of(cls, plans: Sequence[StagePlan], config: CacheConfig) -> CacheRisk:
+        steps = [step for plan in plans for step in plan.all_steps]
+        return cls(rules=privacy_rules(config), mode=config.guard, credentialed_repos=credentialed_in(steps))
 
-    def of_step(self, step: CompiledStep) -> str | None:
+    def of_step(self, step: StepPlan) -> str | None:
         return static_risk(step, rules=self.rules, credentialed_repos=self.credentialed_repos, mode=self.mode)
 
 
-def step_record(step: CompiledStep, risk: CacheRisk | None = None) -> dict[str, Any]:
+def step_record(step: StepPlan, risk: CacheRisk | None = None) -> dict[str, Any]:
     return {
         "name": step.name,
         "kind": step.kind,
@@ -49,7 +49,7 @@ def step_record(step: CompiledStep, risk: CacheRisk | None = None) -> dict[str, 
 
 
 def explain_plans(
-    file: str, plans: Sequence[Plan], problems: Sequence[Problem], *, cache: CacheConfig | None = None
+    file: str, plans: Sequence[StagePlan], problems: Sequence[Problem], *, cache: CacheConfig | None = None
 ) -> dict[str, Any]:
     """The JSON document of `explain --json`; `cache_risk` per step says why its image could come from a
     node's cache without credentials (None when it cannot)."""
@@ -60,7 +60,7 @@ def explain_plans(
             {
                 "name": plan.pipeline,
                 "namespace": plan.namespace,
-                "steps": [step_record(step, risk) for step in (*plan.services, *plan.steps)],
+                "steps": [step_record(step, risk) for step in plan.all_steps],
                 "warnings": list(plan.warnings),
             }
             for plan in plans

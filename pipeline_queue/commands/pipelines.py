@@ -10,7 +10,7 @@ import yaml
 
 from pipeline_queue.commands.common import echo_json, load_secrets_file
 from pipeline_queue.commands.explaining import explain_plans, print_explanation
-from pipeline_queue.compiler import BuildContext, CompilerSettings, Plan, compile_pipeline
+from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, compile_pipeline
 from pipeline_queue.errors import SpecError
 from pipeline_queue.settings import Settings
 from pipeline_queue.spec.linter import Problem, lint
@@ -41,7 +41,7 @@ def checked(path: str, secrets: dict[str, str] | None) -> tuple[LoadedFile, list
     return loaded, problems
 
 
-def compile_all(loaded: LoadedFile, secrets: dict[str, str]) -> list[Plan]:
+def compile_all(loaded: LoadedFile, secrets: dict[str, str]) -> list[CompiledStage]:
     settings = CompilerSettings(pull=Settings.from_env().pull)
     context = BuildContext(secrets=secrets)
     return [compile_pipeline(item.pipeline, context, settings=settings) for item in loaded.pipelines]
@@ -64,7 +64,8 @@ def explain_command(file: str, secrets_path: str | None, as_json: bool) -> None:
     it could run a private image from a node's cache without them."""
     secrets = load_secrets_file(secrets_path)
     loaded, problems = checked(file, secrets)
-    report = explain_plans(file, compile_all(loaded, secrets), problems, cache=Settings.from_env().cache)
+    plans = [compiled.plan for compiled in compile_all(loaded, secrets)]
+    report = explain_plans(file, plans, problems, cache=Settings.from_env().cache)
     if as_json:
         echo_json(report)
     else:
@@ -80,7 +81,7 @@ def compile_command(file: str, secrets_path: str | None, output: str) -> None:
     """Print the Kubernetes objects FILE becomes (secret values redacted)."""
     secrets = load_secrets_file(secrets_path)
     loaded, _ = checked(file, secrets)
-    objects = [obj for plan in compile_all(loaded, secrets) for obj in plan.redacted_objects()]
+    objects = [obj for compiled in compile_all(loaded, secrets) for obj in compiled.redacted_objects()]
     if output == "json":
         click.echo(json.dumps(objects, indent=2))
     else:

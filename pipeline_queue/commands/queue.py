@@ -1,28 +1,39 @@
 """`worker`, `beat`, `watch` and `flower`: the long-running processes of the queue, each in the foreground.
 
 Each finds Redis, the cluster and the database through `runtime.resolve`: the variables, else the `up`
-running in `PQ_DATA_DIR`, else that directory's embedded Redis and development cluster kubeconfig.
+running in `PQ_DATA_DIR`, else that directory's embedded Redis and development cluster kubeconfig. `worker`,
+`beat` and `flower` become Celery's own command on the worker app (`celery -A workers.app`), which reads
+those addresses from the environment it is given.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
-from typing import Any
+import sys
 
 import click
 
-from pipeline_queue.settings import Settings
+from pipeline_queue.runtime import Runtime, resolve
+from pipeline_queue.settings import Settings, child_environment
 from pipeline_queue.vocabulary import QUEUE_NAMES
 
+CELERY_APP = "workers.app"
+"""The module Celery loads the app (and, through it, the tasks) from."""
 
-def _app(settings: Settings) -> Any:
-    """The Celery app on the resolved broker; its `settings` carry the resolved kubeconfig and database."""
-    from pipeline_queue.runtime import resolve
-    from workers.app import make_app
 
-    runtime = resolve(settings)
-    return make_app(runtime.applied(settings), broker_url=runtime.broker_url())
+def _runtime() -> tuple[Settings, Runtime]:
+    settings = Settings.from_env()
+    return settings, resolve(settings)
+
+
+def _become_celery(runtime: Runtime, argv: list[str]) -> None:
+    """Replace this process by `celery -A workers.app ARGV...` pointed at the resolved addresses."""
+    command = [sys.executable, "-m", "celery", "-A", CELERY_APP, *argv]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, command, child_environment(runtime.environment()))  # noqa: S606 - no shell: argv as is
 
 
 @click.command("worker")
@@ -33,26 +44,26 @@ def _app(settings: Settings) -> Any:
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker_command(queues: str, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
     """A Celery worker for pipeline-queue's tasks."""
-    settings = Settings.from_env()
+    settings, runtime = _runtime()
     names = [name.strip() for name in queues.split(",") if name.strip()]
     # `control` on the command line means whatever PQ_CONTROL_QUEUE calls it.
-    names = [settings.queue.advance_queue if name == "control" else name for name in names]
+    names = [settings.queue.advance_queue if name == QUEUE_NAMES[0] else name for name in names]
     argv = ["worker", "--queues", ",".join(names), "--loglevel", loglevel, "--pool", "prefork"]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if hostname:
         argv += ["--hostname", hostname]
-    _app(settings).worker_main(argv=argv)
+    _become_celery(runtime, argv)
 
 
 @click.command("beat")
 @click.option("--loglevel", default="INFO", show_default=True)
 def beat_command(loglevel: str) -> None:
     """Celery beat: sends the periodic resync (its schedule file lives in the data directory)."""
-    settings = Settings.from_env()
-    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
-    schedule = settings.paths.data_dir / "celerybeat-schedule"
-    _app(settings).start(argv=["beat", "--schedule", str(schedule), "--loglevel", loglevel])
+    _, runtime = _runtime()
+    runtime.data_dir.mkdir(parents=True, exist_ok=True)
+    schedule = runtime.data_dir / "celerybeat-schedule"
+    _become_celery(runtime, ["beat", "--schedule", str(schedule), "--loglevel", loglevel])
 
 
 @click.command("flower", context_settings={"ignore_unknown_options": True})
@@ -64,24 +75,26 @@ def flower_command(port: int, address: str, flower_args: tuple[str, ...]) -> Non
 
     Its HTTP API answers without authentication only with FLOWER_UNAUTHENTICATED_API=true (Flower's rule).
     """
-    _app(Settings.from_env()).start(argv=["flower", f"--port={port}", f"--address={address}", *flower_args])
+    _, runtime = _runtime()
+    _become_celery(runtime, ["flower", f"--port={port}", f"--address={address}", *flower_args])
 
 
 @click.command("watch")
 def watch_command() -> None:
     """The pod watcher: turns every change of a step pod into `advance` for its stage, until interrupted."""
-    from pipeline_queue.kube import make_api_client
+    from pipeline_queue.kube import Kube, make_api_client
     from pipeline_queue.watcher.adapter import PodWatcher
-    from workers.routing import ADVANCE_TASK
+    from workers.app import make_app
+    from workers.enqueue import enqueue_advance
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    app = _app(settings)
+    settings, runtime = _runtime()
+    sender = make_app(runtime.applied(settings), broker_url=runtime.broker_url())
 
     def send(stage_id: int) -> None:
-        app.send_task(ADVANCE_TASK, args=(stage_id,))
+        enqueue_advance(sender, [stage_id])
 
-    watcher = PodWatcher(make_api_client(app.settings.paths.kubeconfig), send=send)
+    watcher = PodWatcher(Kube(make_api_client(runtime.kubeconfig)), send=send)
     # SIGTERM as Ctrl-C: only an exception interrupts the stream's blocking read (watcher.stop() waits for an event).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     click.echo("watching pods; Ctrl-C stops")

@@ -73,14 +73,10 @@ def run_command(
 
 def _sender(settings: Settings, broker_url: str) -> Callable[[Sequence[int]], int]:
     from workers.app import make_app
-    from workers.tasks import send_advances
+    from workers.enqueue import enqueue_advance
 
     app = make_app(settings, broker_url=broker_url)
-
-    def send(stage_ids: Sequence[int]) -> int:
-        return send_advances(app, stage_ids)
-
-    return send
+    return lambda stage_ids: enqueue_advance(app, stage_ids)
 
 
 def _print_submitted(console: Console, submitted: SubmittedBuild) -> None:

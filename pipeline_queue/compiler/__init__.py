@@ -1,6 +1,7 @@
 """The compiler: a pipeline and a build context become plain Kubernetes objects, one Pod per step.
 
-Pure: no I/O and no Kubernetes client; the workers send what it returns.
+Pure: no I/O and no Kubernetes client. Its output, a `CompiledStage`, is the stage plan the workers run
+(stored as it is) and, apart from it, the stage's Secrets.
 """
 
 from pipeline_queue.compiler.context import BuildContext, CompilerSettings
@@ -13,7 +14,7 @@ from pipeline_queue.compiler.naming import (
     LABEL_STEP,
     MANAGED_BY,
 )
-from pipeline_queue.compiler.plan import CompiledStep, CredentialSource, Plan
+from pipeline_queue.compiler.plan import CompiledStage, CredentialSource, StagePlan, StepPlan, UpstreamPolicy
 from pipeline_queue.compiler.stage import compile_pipeline
 
 __all__ = [
@@ -25,9 +26,11 @@ __all__ = [
     "LABEL_STEP",
     "MANAGED_BY",
     "BuildContext",
-    "CompiledStep",
+    "CompiledStage",
     "CompilerSettings",
     "CredentialSource",
-    "Plan",
+    "StagePlan",
+    "StepPlan",
+    "UpstreamPolicy",
     "compile_pipeline",
 ]

@@ -1,4 +1,4 @@
-"""A step's `when`, evaluated as Drone's runners do: include/exclude globs per field, a run policy from `status`.
+"""`when` and `trigger`, evaluated as Drone does: include/exclude globs per field, a run policy from `status`.
 
 Globs follow Go's `filepath.Match` (`*` and `?` stop at `/`), as in Drone's runner-go; a malformed
 pattern matches nothing. `paths` needs the changed files, which a runner never has: it is not evaluated.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipeline_queue.compiler.plan import UpstreamPolicy
 from pipeline_queue.registry.gostd import BadPatternError, path_match
 from pipeline_queue.spec.models import Condition, Conditions
 
@@ -43,10 +44,11 @@ class RunPolicy(StrEnum):
 
 
 def glob_match(pattern: str, value: str) -> bool:
-    """Go's `filepath.Match`; a malformed pattern matches nothing (Drone ignores the error)."""
+    """Go's `filepath.Match`; a malformed pattern matches nothing (Drone ignores the error), and so does text Go
+    could not hold (a lone surrogate has no UTF-8 form)."""
     try:
         return path_match(pattern, value)
-    except BadPatternError:
+    except (BadPatternError, UnicodeEncodeError):
         return False
 
 
@@ -99,3 +101,11 @@ def should_run(policy: RunPolicy, *, failing: bool) -> bool:
     if policy is RunPolicy.ON_SUCCESS:
         return not failing
     return False
+
+
+def upstream_policy(trigger: Conditions) -> UpstreamPolicy:
+    """Whether a pipeline that waits on others runs when the build passes and when it fails, from its trigger's
+    `status` (Drone: without one, it runs only while the build passes)."""
+    status = trigger.status
+    on_failure = False if status.empty else condition_matches(status, FAILURE)
+    return UpstreamPolicy(success=condition_matches(status, SUCCESS), failure=on_failure)

@@ -27,8 +27,9 @@ class BuildContext:
     event: str = "push"
     build_number: int = 1
     stage_number: int = 1
-    stage_id: str = ""
-    """The unique id of this stage run; default derived from repo, build number and pipeline name."""
+    stage_key: str = ""
+    """The unique key of this stage run, chosen by the producer (the stage's id in the store); without one,
+    a local key derived from repo, build number and pipeline name (for `compile` and `explain`)."""
     namespace: str = "default"
     """Where the objects go unless the pipeline's metadata.namespace says otherwise."""
     target_branch: str = ""
@@ -53,9 +54,9 @@ class BuildContext:
     """The repository's default branch (DRONE_REPO_BRANCH); default: `branch`."""
     workspace_claim_size: str = "1Gi"
 
-    def effective_stage_id(self, pipeline_name: str) -> str:
-        if self.stage_id:
-            return self.stage_id
+    def effective_stage_key(self, pipeline_name: str) -> str:
+        if self.stage_key:
+            return self.stage_key
         digest = short_hash(f"{self.repo}\n{self.build_number}\n{pipeline_name}")
         return f"{self.build_number}-{digest}"
 

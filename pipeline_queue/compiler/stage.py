@@ -1,16 +1,17 @@
-"""compile_pipeline: one pipeline and one build context become a Plan of Kubernetes objects."""
+"""compile_pipeline: one pipeline and one build context become a stage plan of Kubernetes objects, and its Secrets."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipeline_queue.compiler import naming
+from pipeline_queue.compiler.conditions import upstream_policy
 from pipeline_queue.compiler.context import BuildContext, CompilerSettings
 from pipeline_queue.compiler.credentials import image_matches, load_keyring, sources
 from pipeline_queue.compiler.environ import SecretRefs, stage_variables
 from pipeline_queue.compiler.graph import dependencies
 from pipeline_queue.compiler.objects import docker_config_secret, headless_service, opaque_secret, workspace_claim
-from pipeline_queue.compiler.plan import CompiledStep, Plan
+from pipeline_queue.compiler.plan import CompiledStage, StagePlan, StepPlan
 from pipeline_queue.compiler.pods import PodSpecInput, StageScope, step_pod
 from pipeline_queue.compiler.substitution import Substituted, substitute_pipeline
 from pipeline_queue.compiler.volumes import pipeline_volumes, workspace_of
@@ -19,13 +20,14 @@ from pipeline_queue.images import ImageRef, parse_image
 from pipeline_queue.pull import PullDecision, decide_pull
 from pipeline_queue.registry import Keyring, docker_config_json
 from pipeline_queue.spec.models import Pipeline, Step
+from pipeline_queue.vocabulary import StepKind
 
 DEFAULT_SETTINGS = CompilerSettings()
 
 
 def compile_pipeline(
     pipeline: Pipeline, context: BuildContext, *, settings: CompilerSettings = DEFAULT_SETTINGS
-) -> Plan:
+) -> CompiledStage:
     """Every object a stage needs; raises CompileError (or RegistryConfigError) naming what is wrong."""
     return _StageCompiler(pipeline, context, settings).compile()
 
@@ -37,8 +39,8 @@ class _StageCompiler:
         substituted = _substitute(pipeline, context, settings)
         pipeline = substituted.pipeline
         self.pipeline, self.context, self.settings = pipeline, context, settings
-        self.stage_id = context.effective_stage_id(pipeline.name)
-        self.stage = naming.stage_part(self.stage_id)
+        self.stage_key = context.effective_stage_key(pipeline.name)
+        self.stage = naming.stage_part(self.stage_key)
         self.labels = {
             naming.LABEL_MANAGED_BY: naming.MANAGED_BY,
             naming.LABEL_STAGE: self.stage,
@@ -52,30 +54,32 @@ class _StageCompiler:
             claim=naming.claim_name(self.stage),
             workspace=workspace,
             labels=self.labels,
-            annotations={naming.ANNOTATION_STAGE_ID: self.stage_id, naming.ANNOTATION_PIPELINE: pipeline.name},
+            annotations={naming.ANNOTATION_STAGE_ID: self.stage_key, naming.ANNOTATION_PIPELINE: pipeline.name},
             system=stage_variables(pipeline, context, workspace=workspace, runner_name=settings.runner_name),
             volumes=pipeline_volumes(pipeline),
             refs=SecretRefs(naming.env_secret_name(self.stage)),
             warnings=list(substituted.warnings),
         )
         self.keyring: Keyring | None = None
+        self.pull_secrets: list[dict[str, Any]] = []
 
-    def compile(self) -> Plan:
+    def compile(self) -> CompiledStage:
         pipeline, scope = self.pipeline, self.scope
         naming.check_metadata(pipeline.metadata.labels, pipeline.metadata.annotations)
         _check_step_names(pipeline)
         self.keyring = load_keyring(pipeline.image_pull_secrets, self.context.secrets, warnings=scope.warnings)
         services = tuple(
-            self._step(step, kind="service", number=index, depends_on=())
+            self._step(step, kind=StepKind.SERVICE, number=index, depends_on=())
             for index, step in enumerate(pipeline.services, start=1)
         )
         graph = dependencies(pipeline.steps, services=[service.name for service in pipeline.services])
         first = len(services) + 1
         steps = tuple(
-            self._step(step, kind="step", number=index, depends_on=graph[step.name])
+            self._step(step, kind=StepKind.STEP, number=index, depends_on=graph[step.name])
             for index, step in enumerate(pipeline.steps, start=first)
         )
-        secret = self._stage_secret()
+        env_secret = self._stage_secret()
+        secrets = ((env_secret,) if env_secret is not None else ()) + tuple(self.pull_secrets)
         claim = workspace_claim(
             scope.claim,
             namespace=scope.namespace,
@@ -83,18 +87,21 @@ class _StageCompiler:
             size=self.context.workspace_claim_size,
             storage_class=self.settings.storage_class,
         )
-        return Plan(
+        plan = StagePlan(
             pipeline=pipeline.name,
-            stage_id=self.stage_id,
+            stage_key=self.stage_key,
             namespace=scope.namespace,
-            steps=steps,
-            services=services,
-            secret=secret,
             claim=claim,
+            services=services,
+            steps=steps,
+            secrets=tuple(str(secret["metadata"]["name"]) for secret in secrets),
+            image_pull_secrets=tuple(pipeline.image_pull_secrets),
+            upstream=upstream_policy(pipeline.trigger),
             warnings=tuple(scope.warnings),
         )
+        return CompiledStage(plan=plan, secrets=secrets)
 
-    def _step(self, step: Step, *, kind: str, number: int, depends_on: tuple[str, ...]) -> CompiledStep:
+    def _step(self, step: Step, *, kind: StepKind, number: int, depends_on: tuple[str, ...]) -> StepPlan:
         where = f"{kind} {step.name!r}"
         image = _image(step, where=where)
         pull = _pull(image, step, self.settings, where=where)
@@ -110,9 +117,10 @@ class _StageCompiler:
                 labels=step_labels,
                 config_json=docker_config_json(matches),
             )
+            self.pull_secrets.append(pull_secret)
         item = PodSpecInput(
             step=step,
-            kind=kind,
+            kind=kind.value,
             slug=slug,
             number=number,
             name=naming.pod_name(self.stage, slug),
@@ -120,21 +128,21 @@ class _StageCompiler:
             pull_policy=pull.policy,
             pull_secret=pull_secret["metadata"]["name"] if pull_secret else None,
         )
-        return CompiledStep(
+        return StepPlan(
             name=step.name,
             slug=slug,
             kind=kind,
+            number=number,
             image=image,
             pull=pull,
             credentials=sources(matches),
             pod=step_pod(item, self.scope),
-            pull_secret=pull_secret,
-            service=self._service(step, slug=slug, labels=step_labels) if kind == "service" else None,
+            pull_secret=str(pull_secret["metadata"]["name"]) if pull_secret else "",
+            service=self._service(step, slug=slug, labels=step_labels) if kind is StepKind.SERVICE else None,
             depends_on=depends_on,
-            detach=step.detach or kind == "service",
-            failure="ignore" if step.failure == "ignore" else "fail",
+            detach=step.detach or kind is StepKind.SERVICE,
+            ignore_failure=step.failure == "ignore",
             when=step.when,
-            number=number,
         )
 
     def _service(self, step: Step, *, slug: str, labels: dict[str, str]) -> dict[str, Any]:

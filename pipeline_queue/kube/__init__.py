@@ -1,4 +1,5 @@
-"""The only place pipeline-queue talks to Kubernetes: a client factory, a handful of verbs and their errors."""
+"""The only place pipeline-queue talks to Kubernetes: a client factory, a handful of verbs (`verbs`), the pod watch
+(`watching`), a stage's objects (`stage`) and their errors, chosen by HTTP status (`errors`)."""
 
 from pipeline_queue.kube.client import make_api_client
 from pipeline_queue.kube.errors import (

@@ -1,22 +1,21 @@
-"""The stage's objects in Kubernetes: its claim (the owner of everything else), Secrets, pods and their removal.
+"""A stage's objects in the cluster: its workspace claim (the owner of everything else), its Secrets, its removal.
 
-Every object a stage creates names the workspace claim in `ownerReferences`, so deleting the claim lets
-Kubernetes collect whatever an interrupted cleanup left behind.
+The compiler decides what the objects are; these functions only send them, and treat an object of the same
+deterministic name that exists already as the one they meant to create.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 from typing import Any
 
-from pipeline_queue.compiler import Plan
-from pipeline_queue.kube import AlreadyExistsError, Kube, KubeError, NotFoundError
-from pipeline_queue.reconcile.plan import StagePlan, StepPlan, secret_objects
+from pipeline_queue.compiler.plan import CompiledStage, StagePlan
+from pipeline_queue.compiler.rewrites import owned, owner_reference
+from pipeline_queue.kube.errors import AlreadyExistsError, KubeError, NotFoundError
+from pipeline_queue.kube.verbs import Kube
 
 log = logging.getLogger(__name__)
-HOSTNAME_LABEL = "kubernetes.io/hostname"
 CLEANUP_KINDS = ("Pod", "Service", "Secret")
 
 
@@ -30,48 +29,19 @@ def ensure_claim(kube: Kube, claim: dict[str, Any]) -> dict[str, Any]:
     return owner_reference(created)
 
 
-def owner_reference(obj: dict[str, Any]) -> dict[str, Any]:
-    metadata = obj["metadata"]
-    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj["kind"], "name": metadata["name"],
-            "uid": metadata["uid"]}
+def create_once(kube: Kube, obj: dict[str, Any]) -> None:
+    """Create `obj`; one of that name exists already (an earlier or concurrent pass made it): the same object."""
+    with contextlib.suppress(AlreadyExistsError):
+        kube.create(obj)
 
 
-def owned(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `obj` that names `owner` in its ownerReferences."""
-    copied = copy.deepcopy(obj)
-    copied["metadata"]["ownerReferences"] = [owner]
-    return copied
-
-
-def publish_secrets(plan: Plan, *, kube: Kube) -> list[str]:
-    """At enqueue time: the claim and the stage's Secrets in Kubernetes (owned by the claim); their names.
-
-    The values go to Kubernetes only; the database keeps the names (see plan.py). Repeating it is harmless.
-    """
-    owner = ensure_claim(kube, plan.claim)
-    names = []
-    for secret in secret_objects(plan):
-        # The same build enqueued again: the deterministic name holds the same credentials.
-        with contextlib.suppress(AlreadyExistsError):
-            kube.create(owned(secret, owner))
-        names.append(str(secret["metadata"]["name"]))
-    return names
-
-
-def step_pod(step: StepPlan, *, owner: dict[str, Any], node: str = "", deadline_seconds: int = 0,
-             pull_policy: str = "") -> dict[str, Any]:
-    """The step's pod as created: owned by the claim, pinned to the workspace's node, with the stage's deadline;
-    `pull_policy` overrides the step's (the cache guard's enforce mode asks for Always)."""
-    pod = owned(step.pod, owner)
-    spec = pod["spec"]
-    if pull_policy:
-        for container in spec["containers"]:
-            container["imagePullPolicy"] = pull_policy
-    if node:
-        spec["nodeSelector"] = {**spec.get("nodeSelector", {}), HOSTNAME_LABEL: node}
-    if deadline_seconds > 0:
-        spec["activeDeadlineSeconds"] = deadline_seconds
-    return pod
+def publish_secrets(compiled: CompiledStage, *, kube: Kube) -> list[str]:
+    """The claim and the stage's Secrets in Kubernetes (owned by the claim); their names. Repeating it is harmless:
+    the deterministic names hold the same values."""
+    owner = ensure_claim(kube, compiled.plan.claim)
+    for secret in compiled.secrets:
+        create_once(kube, owned(secret, owner))
+    return [str(secret["metadata"]["name"]) for secret in compiled.secrets]
 
 
 def delete_stage_objects(kube: Kube, plan: StagePlan) -> list[str]:

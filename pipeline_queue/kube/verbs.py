@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from pipeline_queue.errors import UsageError
 from pipeline_queue.kube.errors import KubeError, NotFoundError, from_api_exception, from_connection_error
 from pipeline_queue.kube.retry import RetryPolicy, with_retries
+from pipeline_queue.kube.watching import PodStream, list_pods_everywhere
 
 KINDS = ("Pod", "Secret", "Service", "PersistentVolumeClaim")
 NODE_PAGE_SIZE = 500
@@ -58,9 +59,14 @@ class Kube:
     """A few verbs over CoreV1Api; holds the client, nothing else (safe to share between threads)."""
 
     def __init__(self, api_client: kubernetes.client.ApiClient, *, retry: RetryPolicy | None = None) -> None:
+        self._api_client = api_client
         self._verbs = _verbs_by_kind(kubernetes.client.CoreV1Api(api_client))
         self._core = kubernetes.client.CoreV1Api(api_client)
         self.retry = retry or RetryPolicy()
+
+    def close(self) -> None:
+        """Close the client's connection pool."""
+        self._api_client.close()
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create `obj` in its `metadata.namespace`; AlreadyExistsError when the name is taken."""
@@ -85,6 +91,16 @@ class Kube:
 
     def list_pods(self, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
         return self.list("Pod", namespace, label_selector=label_selector)
+
+    def list_pods_everywhere(self, label_selector: str) -> tuple[list[dict[str, Any]], str]:
+        """Every pod matching `label_selector` in every namespace, and the list's resourceVersion (no retries:
+        the watcher that asks has its own backoff)."""
+        return list_pods_everywhere(self._core, label_selector=label_selector)
+
+    def watch_pods(self, label_selector: str, *, resource_version: str, timeout_seconds: int) -> PodStream:
+        """A watch of every namespace's pods from `resource_version`, ending after `timeout_seconds`."""
+        return PodStream(self._core, label_selector=label_selector, resource_version=resource_version,
+                         timeout_seconds=timeout_seconds)
 
     def list_nodes(self, *, page_size: int = NODE_PAGE_SIZE) -> list[dict[str, Any]]:
         """Every node, read `page_size` at a time (limit and continue) so a large cluster never answers in one body.

@@ -5,11 +5,10 @@ other pipelines may run.
 """
 
 from pipeline_queue.producer.cancel import cancel_build
-from pipeline_queue.producer.dependencies import UPSTREAM_KEY, may_start, release_waiting
+from pipeline_queue.producer.dependencies import may_start, release_waiting
 from pipeline_queue.producer.submit import SubmittedBuild, SubmittedStage, check_file, submit_file
 
 __all__ = [
-    "UPSTREAM_KEY",
     "SubmittedBuild",
     "SubmittedStage",
     "cancel_build",

@@ -2,17 +2,14 @@
 
 As Drone's server does: a waiting stage starts once every stage it depends on is finished; it is skipped
 instead when the build is failing and its trigger does not ask for `status: failure` (or when the build
-is passing and its trigger leaves out `success`). What the trigger asks for is kept in the stored plan
-under UPSTREAM_KEY, since the stage row has no column for it.
+is passing and its trigger leaves out `success`). What the trigger asks for is the stored plan's `upstream`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline_queue.compiler.plan import StagePlan
 from pipeline_queue.store import (
     BuildDetail,
     StageRecord,
@@ -21,16 +18,7 @@ from pipeline_queue.store import (
     get_build,
     get_stage,
 )
-from pipeline_queue.vocabulary import Status
-
-UPSTREAM_KEY = "run_after_upstream"
-"""Plan key: {"success": bool, "failure": bool}, whether the stage runs when its build is passing / failing."""
-FAILED = frozenset({Status.FAILURE, Status.ERROR, Status.KILLED})
-
-
-def upstream_policy(*, on_success: bool, on_failure: bool) -> dict[str, bool]:
-    """The value stored under UPSTREAM_KEY."""
-    return {"success": on_success, "failure": on_failure}
+from pipeline_queue.vocabulary import FAILED, Status
 
 
 def may_start(sessions: sessionmaker[Session], stage_id: int) -> bool:
@@ -84,16 +72,9 @@ def _verdict(stage: StageRecord, detail: BuildDetail) -> Status:
         return Status.PENDING
     # Drone judges by the whole build, not only the stages this one names.
     failing = any(other.status in FAILED for other in detail.stages)
-    policy = _policy(stage.plan)
-    runs = policy["failure"] if failing else policy["success"]
+    upstream = StagePlan.from_json(stage.plan).upstream
+    runs = upstream.failure if failing else upstream.success
     return Status.RUNNING if runs else Status.SKIPPED
-
-
-def _policy(plan: Mapping[str, Any]) -> dict[str, bool]:
-    stored = plan.get(UPSTREAM_KEY)
-    if not isinstance(stored, Mapping):
-        return upstream_policy(on_success=True, on_failure=False)
-    return upstream_policy(on_success=bool(stored.get("success")), on_failure=bool(stored.get("failure")))
 
 
 def _skip(session: Session, stage: StageRecord) -> None:

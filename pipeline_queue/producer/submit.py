@@ -1,8 +1,8 @@
 """submit_file: lint a pipeline file, store its build, publish its Secrets, send `advance` for the first stages.
 
-The pods must carry the store's numeric stage id (the watcher routes pod events by it), but that id exists
-only once the stage row does. So, in one transaction: the build is created with placeholder plans, then
-each pipeline is compiled with its stage's id and build number, its Secrets published, its plan stored.
+The stage key is the store's numeric stage id, chosen here once: the pods carry it (the watcher routes pod
+events by it). So, in one transaction: the build is created with its pending stages, then each pipeline is
+compiled once, with its stage's id and the build's number, its Secrets published and its plan stored.
 Secret values go to Kubernetes only; the database keeps their names.
 """
 
@@ -14,21 +14,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue.compiler import BuildContext, CompilerSettings, Plan, compile_pipeline
+from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, compile_pipeline
+from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.errors import SpecError, UsageError
 from pipeline_queue.kube import Kube
-from pipeline_queue.producer.dependencies import UPSTREAM_KEY, upstream_policy
+from pipeline_queue.kube.stage import delete_stage_objects, publish_secrets
 from pipeline_queue.producer.triggers import Selection, select
-from pipeline_queue.reconcile.conditions import BuildFacts
-from pipeline_queue.reconcile.objects import delete_stage_objects, publish_secrets
-from pipeline_queue.reconcile.plan import new_stage, stage_plan
 from pipeline_queue.settings import Settings
 from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file
-from pipeline_queue.store import BuildDetail, NewBuild, NewStage, create_build, set_stage_plan
+from pipeline_queue.store import BuildDetail, NewBuild, NewStage, create_build, get_build, set_stage_plan
 
 Send = Callable[[Sequence[int]], object]
-"""Enqueues `pq.advance` for each stage id (the CLI's is `send_advances` on the Celery app)."""
-PLACEHOLDER_ID = "0"
+"""Enqueues `pq.advance` for each stage id (the CLI's is `workers.enqueue.enqueue_advance` on a Celery app)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def submit_file(
     """Run the file for the event; raises SpecError (every lint error listed) before anything is written."""
     loaded = check_file(path, secrets=secrets)
     base = _Event(repo, branch, commit, event, ref, dict(secrets))
-    facts_ref = _context(base, settings, stage_id=PLACEHOLDER_ID, number=0).effective_ref
+    facts_ref = BuildContext(branch=branch, ref=ref).effective_ref
     selections = select([entry.pipeline for entry in loaded.pipelines],
                         BuildFacts(repo=repo, branch=branch, event=event, ref=facts_ref))
     chosen = [selection for selection in selections if selection.runs]
@@ -110,50 +107,45 @@ def _store(
     chosen: Sequence[Selection], base: _Event, *, settings: Settings, sessions: sessionmaker[Session], kube: Kube,
     ref: str,
 ) -> BuildDetail:
-    """Create the build, then compile, publish and store each stage's plan; undo the Secrets if anything fails."""
+    """Create the build and its stages, then compile, publish and store each stage's plan; undo the Secrets
+    if anything fails (the transaction undoes the rows)."""
     compiler = CompilerSettings(pull=settings.pull)
-    # Compiled once with a placeholder id for the steps the build row needs (and to fail before writing).
-    drafts = [_new_stage(s, _compile(s, _context(base, settings, stage_id=PLACEHOLDER_ID, number=0), compiler),
-                         settings) for s in chosen]
-    published: list[Plan] = []
+    stages = [NewStage(name=s.pipeline.name, depends_on=s.depends_on, timeout_seconds=settings.run.stage_timeout)
+              for s in chosen]
+    published: list[CompiledStage] = []
     try:
         with sessions.begin() as session:
             detail = create_build(session, NewBuild(repo=base.repo, event=base.event, branch=base.branch, ref=ref,
-                                                    commit=base.commit), stages=drafts)
+                                                    commit=base.commit), stages=stages)
             for selection, stage in zip(chosen, detail.stages, strict=True):
-                context = _context(base, settings, stage_id=str(stage.id), number=detail.build.number,
+                context = _context(base, settings, stage_key=str(stage.id), number=detail.build.number,
                                    stage_number=stage.number)
-                plan = _compile(selection, context, compiler)
-                published.append(plan)
-                publish_secrets(plan, kube=kube)
-                set_stage_plan(session, stage.id, _new_stage(selection, plan, settings).plan)
+                compiled = compile_pipeline(selection.pipeline, context, settings=compiler)
+                published.append(compiled)
+                publish_secrets(compiled, kube=kube)
+                set_stage_plan(session, stage.id, compiled.plan)
+            detail = _reread(session, detail)
     except BaseException:
         _unpublish(kube, published)
         raise
     return detail
 
 
-def _compile(selection: Selection, context: BuildContext, compiler: CompilerSettings) -> Plan:
-    return compile_pipeline(selection.pipeline, context, settings=compiler)
-
-
-def _new_stage(selection: Selection, plan: Plan, settings: Settings) -> NewStage:
-    made = new_stage(plan, image_pull_secrets=selection.pipeline.image_pull_secrets,
-                     timeout_seconds=settings.run.stage_timeout)
-    policy = upstream_policy(on_success=selection.on_success, on_failure=selection.on_failure)
-    return NewStage(name=made.name, plan={**made.plan, UPSTREAM_KEY: policy}, steps=made.steps,
-                    depends_on=selection.depends_on, timeout_seconds=made.timeout_seconds)
+def _reread(session: Session, detail: BuildDetail) -> BuildDetail:
+    fresh = get_build(session, detail.build.id)
+    assert fresh is not None  # written in this transaction
+    return fresh
 
 
 def _context(
-    base: _Event, settings: Settings, *, stage_id: str, number: int, stage_number: int = 1
+    base: _Event, settings: Settings, *, stage_key: str, number: int, stage_number: int = 1
 ) -> BuildContext:
     return BuildContext(repo=base.repo, commit=base.commit, branch=base.branch, ref=base.ref, event=base.event,
-                        build_number=number, stage_number=stage_number, stage_id=stage_id,
+                        build_number=number, stage_number=stage_number, stage_key=stage_key,
                         namespace=settings.run.namespace, secrets=base.secrets)
 
 
-def _unpublish(kube: Kube, plans: Iterable[Plan]) -> None:
+def _unpublish(kube: Kube, stages: Iterable[CompiledStage]) -> None:
     # The stage ids of a rolled-back build are handed out again: its Secrets must not outlive it.
-    for plan in plans:
-        delete_stage_objects(kube, stage_plan(plan))
+    for compiled in stages:
+        delete_stage_objects(kube, compiled.plan)

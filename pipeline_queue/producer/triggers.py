@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pipeline_queue.reconcile.conditions import FAILURE, SUCCESS, BuildFacts, condition_matches, facts_match
+from pipeline_queue.compiler.conditions import BuildFacts, facts_match
 from pipeline_queue.spec.models import Pipeline
 
 
@@ -21,8 +21,6 @@ class Selection:
     runs: bool
     reason: str = ""
     depends_on: tuple[str, ...] = ()
-    on_success: bool = True
-    on_failure: bool = False
 
 
 def select(pipelines: Sequence[Pipeline], facts: BuildFacts) -> list[Selection]:
@@ -35,16 +33,7 @@ def select(pipelines: Sequence[Pipeline], facts: BuildFacts) -> list[Selection]:
             reason = f"trigger does not match {_describe(facts)}"
             selections.append(Selection(pipeline, runs=False, reason=reason))
             continue
-        status = pipeline.trigger.status
-        # Drone: no `status` in the trigger means the pipeline runs only while the build passes.
-        on_failure = False if status.empty else condition_matches(status, FAILURE)
-        selections.append(Selection(
-            pipeline,
-            runs=True,
-            depends_on=_running_upstream(pipeline.name, by_name, running),
-            on_success=condition_matches(status, SUCCESS),
-            on_failure=on_failure,
-        ))
+        selections.append(Selection(pipeline, runs=True, depends_on=_running_upstream(pipeline.name, by_name, running)))
     return selections
 
 

@@ -1,5 +1,5 @@
-"""Reconciling a stage: the pure state machine (`state`), the stored plan (`plan`) and `advance_stage` (`service`)."""
+"""Reconciling a stage: read it with its pods (`service`), decide purely (`state`, `observe`), apply (`apply`).
 
-from pipeline_queue.reconcile.service import AdvanceResult, advance_stage
-
-__all__ = ["AdvanceResult", "advance_stage"]
+`service.advance_stage` is what the Celery task calls. This file imports nothing, so that the pure modules
+load without the database and the cluster client.
+"""

@@ -1,31 +1,53 @@
 """Carry out the state machine's actions: Kubernetes calls first, then short database transactions.
 
 Logs are read before the step is recorded finished, so a step never ends up finished without its log.
-An API still failing after its retries (TransientKubeError) ends the pass and asks for another look later.
+What the cache guard found (risks, pulls, leaks) is recorded before any pod is created. An API still
+failing after its retries (TransientKubeError) ends the pass and asks for another look later.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue.cache.rules import GuardDecision
-from pipeline_queue.cache.service import CacheGuard, StepContext
-from pipeline_queue.kube import AlreadyExistsError, Kube, KubeError, NotFoundError, TransientKubeError
+from pipeline_queue.cache.service import CacheGuard, FindingToRecord
+from pipeline_queue.compiler.plan import CONTAINER, StagePlan, StepPlan
+from pipeline_queue.compiler.rewrites import owned, step_pod
+from pipeline_queue.kube import Kube, KubeError, NotFoundError, TransientKubeError
+from pipeline_queue.kube.stage import create_once, delete_stage_objects, ensure_claim
 from pipeline_queue.reconcile.masking import mask, secret_values
-from pipeline_queue.reconcile.objects import delete_stage_objects, ensure_claim, owned, step_pod
-from pipeline_queue.reconcile.plan import CONTAINER, StagePlan, StepPlan
-from pipeline_queue.reconcile.state import CreateStep, Decision, DeleteObjects, FetchLog, FinishStage, RecordStep
-from pipeline_queue.store import finish_build, finish_stage, get_build, get_stage, set_log, update_step
+from pipeline_queue.reconcile.state import (
+    CreateStep,
+    Decision,
+    DeleteObjects,
+    FetchLog,
+    FinishStage,
+    RecordFinding,
+    RecordPull,
+    RecordStep,
+)
+from pipeline_queue.store import finish_build, finish_stage, get_stage, set_log, update_step
+from pipeline_queue.store.pulls import NewPull
 from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Which stage of which build the actions are about: the store's ids, read with the stage."""
+
+    stage_id: int
+    build_id: int
+    repo: str
+    step_ids: Mapping[str, int]
+    """Step name -> the step's id in the store."""
 
 
 @dataclass
@@ -44,23 +66,21 @@ class Outcome:
 class Applier:
     """Applies one Decision for one stage."""
 
-    def __init__(self, stage_id: int, *, plan: StagePlan, sessions: sessionmaker[Session], kube: Kube,
+    def __init__(self, context: StageContext, *, plan: StagePlan, sessions: sessionmaker[Session], kube: Kube,
                  now: Callable[[], datetime], cache: CacheGuard | None = None) -> None:
-        self.stage_id, self.plan, self.sessions, self.kube, self.now = stage_id, plan, sessions, kube, now
-        self.cache = cache  # None: no cache guard, every pod is created as planned
-        self._build: tuple[int, str] | None = None
+        self.context, self.plan, self.sessions, self.kube, self.now = context, plan, sessions, kube, now
+        self.cache = cache  # None: nothing of the guard is recorded (its decisions were made without facts)
         self.outcome = Outcome()
         self._owner: dict[str, Any] | None = None
         self._secrets: list[str] | None = None
 
     def apply(self, decision: Decision) -> Outcome:
         try:
-            logs = {a.step: self._log(a.step) for a in decision.actions if isinstance(a, FetchLog)}
+            logs = {a.step: a.header + self._log(a.step) for a in decision.actions if isinstance(a, FetchLog)}
         except TransientKubeError as error:
             # Recording the step now would keep a placeholder for its log forever: wait for the API instead.
             return self._later(error)
-        records = [a for a in decision.actions if isinstance(a, RecordStep)]
-        self._record(records, logs)
+        self._record(decision.actions, logs)
         creates = [a for a in decision.actions if isinstance(a, CreateStep)]
         if creates and not self._stage_finished():
             self._create_all(creates)
@@ -75,56 +95,66 @@ class Applier:
 
     # -- database ------------------------------------------------------------------------------
 
-    def _record(self, records: list[RecordStep], logs: dict[str, str]) -> None:
-        if not records and not logs:
+    def _record(self, actions: tuple[Any, ...] | list[Any], logs: Mapping[str, str]) -> None:
+        """Logs, step records, and what the guard found, in one transaction."""
+        kept = [a for a in actions if isinstance(a, RecordStep | RecordPull | RecordFinding)]
+        if not kept and not logs:
             return
+        ids = self.context.step_ids
         with self.sessions.begin() as session:
-            ids = self._step_ids(session)
-            for name, text in logs.items():
-                header = self.cache.log_header(session, ids[name]) if self.cache else ""
-                set_log(session, ids[name], header + text)
-            for action in records:
-                update = update_step(session, ids[action.step], status=action.status, exit_code=action.exit_code,
-                                     node=action.node or None, image_id=action.image_id or None,
-                                     error=action.error or None, at=self.now())
-                if update.changed:
-                    self.outcome.recorded.append(action.step)
-                if update.changed and action.image_id and self.cache is not None:
-                    # The pod started: keep its pull record and see whether it ran a private image uncredentialed.
-                    self.cache.after_start(session, self.plan.step(action.step), self._where(session, ids, action.step),
-                                           node=action.node, image_id=action.image_id)
+            changed = {a.step for a in kept if isinstance(a, RecordStep) and self._record_step(session, a)}
+            for name, text in self._logs_to_keep(session, logs, kept, changed).items():
+                set_log(session, ids[name], text)
+            for action in kept:
+                if isinstance(action, RecordPull):
+                    self._record_pull(session, action)
+                elif isinstance(action, RecordFinding) and self.cache is not None:
+                    self.cache.record_finding(session, self._finding(action))
 
-    def _step_ids(self, session: Session) -> dict[str, int]:
-        stage = get_stage(session, self.stage_id)
-        assert stage is not None  # read a moment ago; stages are only deleted with their build
-        return {step.name: step.id for step in stage.steps}
+    def _record_step(self, session: Session, action: RecordStep) -> bool:
+        update = update_step(session, self.context.step_ids[action.step], status=action.status,
+                             exit_code=action.exit_code, node=action.node or None, image_id=action.image_id or None,
+                             error=action.error or None, at=self.now())
+        if update.changed:
+            self.outcome.recorded.append(action.step)
+        return update.changed
 
-    def _where(self, session: Session, ids: dict[str, int], step: str) -> StepContext:
-        if self._build is None:
-            stage = get_stage(session, self.stage_id)
-            detail = get_build(session, stage.build_id) if stage is not None else None
-            assert detail is not None  # read a moment ago; stages are only deleted with their build
-            self._build = (detail.build.id, detail.build.repo)
-        build_id, repo = self._build
-        return StepContext(build_id=build_id, step_id=ids[step], repo=repo)
+    def _logs_to_keep(self, session: Session, logs: Mapping[str, str], actions: list[Any],
+                      changed: set[str]) -> Mapping[str, str]:
+        """The logs this pass may write: a worker racing this one may have recorded the step finished first (and
+        deleted its pod, so what this pass read is a "not found"); the log of a finished step is never replaced."""
+        recorded = {a.step for a in actions if isinstance(a, RecordStep)}
+        keep = {name: text for name, text in logs.items() if name not in recorded or name in changed}
+        unrecorded = [name for name in keep if name not in recorded]
+        if unrecorded:
+            stage = get_stage(session, self.context.stage_id)
+            finished = {step.name for step in stage.steps if step.status.terminal} if stage is not None else set()
+            keep = {name: text for name, text in keep.items() if name not in finished}
+        return keep
 
-    def _guard(self, step: StepPlan) -> GuardDecision | None:
-        """The cache guard's decision on the step's pod (its risk recorded); None without a guard."""
+    def _record_pull(self, session: Session, action: RecordPull) -> None:
         if self.cache is None:
-            return None
-        with self.sessions.begin() as session:
-            where = self._where(session, self._step_ids(session), step.name)
-            return self.cache.before_create(session, step, where)
+            return
+        step = self.plan.step(action.step)
+        self.cache.record_pull(session, NewPull(
+            build_id=self.context.build_id, step_id=self.context.step_ids[action.step], repo=self.context.repo,
+            node=action.node, image=step.image.reference, image_id=action.image_id, digest=action.digest,
+            credentialed=bool(action.registry_key), registry_key=action.registry_key))
+
+    def _finding(self, action: RecordFinding) -> FindingToRecord:
+        return FindingToRecord(build_id=self.context.build_id, step_id=self.context.step_ids[action.step],
+                               kind=action.kind, image=self.plan.step(action.step).image.familiar,
+                               action=action.action, detail=action.detail, node=action.node)
 
     def _stage_finished(self) -> bool:
         """Checked right before creating pods: another worker may have finished the stage meanwhile."""
         with self.sessions.begin() as session:
-            stage = get_stage(session, self.stage_id)
+            stage = get_stage(session, self.context.stage_id)
         return stage is None or stage.status.terminal
 
     def _finish(self, status: Status | None, error: str) -> None:
         with self.sessions.begin() as session:
-            stage = finish_stage(session, self.stage_id, status=status, error=error, at=self.now())
+            stage = finish_stage(session, self.context.stage_id, status=status, error=error, at=self.now())
             finish_build(session, stage.build_id, at=self.now())
         self.outcome.status, self.outcome.error = stage.status, stage.error
 
@@ -168,34 +198,24 @@ class Applier:
 
     def _create(self, step: StepPlan, action: CreateStep) -> str:
         """Create the step's objects; a reason when Kubernetes refuses them (transient errors propagate)."""
-        decision = self._guard(step)
-        if decision is not None and decision.action == "block":
-            return decision.message  # refused before any object of the step exists
-        policy = decision.policy if decision is not None and decision.action == "enforce" else ""
         try:
             owner = self._claim_owner()
             if step.pull_secret:
                 self.kube.get("Secret", self.plan.namespace, step.pull_secret)
-            pod = step_pod(step, owner=owner, node=action.node, deadline_seconds=action.deadline_seconds,
-                           pull_policy=policy)
-            self._create_once(pod)
+            create_once(self.kube, step_pod(step, owner=owner, node=action.node,
+                                            deadline_seconds=action.deadline_seconds, pull_policy=action.pull_policy))
             if step.service is not None:
-                self._create_once(owned(step.service, owner))
+                create_once(self.kube, owned(step.service, owner))
         except TransientKubeError:
             raise
         except NotFoundError as error:
             if step.pull_secret and step.pull_secret in str(error):
-                return (f"the pull secret {step.pull_secret} of image {step.image} is missing in namespace "
+                return (f"the pull secret {step.pull_secret} of image {step.image.familiar} is missing in namespace "
                         f"{self.plan.namespace}: it is created when the build is enqueued; run the build again")
             return f"step {step.name!r} could not be created: {error}"
         except KubeError as error:
             return f"Kubernetes refused the pod of step {step.name!r}: {error}"
         return ""
-
-    def _create_once(self, obj: dict[str, Any]) -> None:
-        # Created by an earlier or concurrent advance: the name is deterministic, so it is the same object.
-        with contextlib.suppress(AlreadyExistsError):
-            self.kube.create(obj)
 
     def _claim_owner(self) -> dict[str, Any]:
         if self._owner is None:
@@ -204,6 +224,6 @@ class Applier:
 
     def _later(self, error: TransientKubeError) -> Outcome:
         # Pod names are deterministic, so the next pass picks up exactly where this one stopped.
-        log.warning("stage %s: %s; trying again shortly", self.stage_id, error)
+        log.warning("stage %s: %s; trying again shortly", self.context.stage_id, error)
         self.outcome.later, self.outcome.error = True, f"the Kubernetes API is unavailable: {error}"
         return self.outcome

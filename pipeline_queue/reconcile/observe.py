@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipeline_queue.reconcile.plan import CONTAINER, StepPlan
+from pipeline_queue.compiler.plan import CONTAINER, StepPlan
 from pipeline_queue.vocabulary import Status
 
 PULL_FAILURES = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"})
@@ -65,19 +65,19 @@ def pull_error(
     kubelet = f"{reason}: {message}" if message else reason
     if reason == "ErrImageNeverPull":
         where = f"node {node}" if node else "the node"
-        return (f"image {step.image} is not present on {where} and the step's pull policy is Never "
+        return (f"image {step.image.familiar} is not present on {where} and the step's pull policy is Never "
                 f"(pull: never); pull it first or use pull: if-not-exists ({kubelet})")
     if reason == "InvalidImageName":
-        return f"image {step.image} is not a valid image reference ({kubelet})"
+        return f"image {step.image.familiar} is not a valid image reference ({kubelet})"
     if not step.credentials:
         names = ", ".join(image_pull_secrets) or "none"
-        return (f"image {step.image} could not be pulled: no credentials for {step.registry} "
+        return (f"image {step.image.familiar} could not be pulled: no credentials for {step.image.registry} "
                 f"(image_pull_secrets: {names}); {kubelet}")
     sources = ", ".join(f"secret {c.secret!r} (registry {c.key}, user {c.username or '?'})" for c in step.credentials)
     if any(hint in message.lower() for hint in _AUTH_HINTS):
-        refused = f"{step.registry} refused the credentials from {sources}"
-        return f"image {step.image} could not be pulled: {refused}; {kubelet}"
-    return f"image {step.image} could not be pulled (credentials from {sources}); {kubelet}"
+        refused = f"{step.image.registry} refused the credentials from {sources}"
+        return f"image {step.image.familiar} could not be pulled: {refused}; {kubelet}"
+    return f"image {step.image.familiar} could not be pulled (credentials from {sources}); {kubelet}"
 
 
 def _container_status(status: dict[str, Any]) -> dict[str, Any]:

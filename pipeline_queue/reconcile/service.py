@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline_queue.cache.guard import GuardView
 from pipeline_queue.cache.service import CacheGuard
+from pipeline_queue.compiler.conditions import BuildFacts
+from pipeline_queue.compiler.plan import StagePlan
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
-from pipeline_queue.reconcile.apply import Applier, Outcome
-from pipeline_queue.reconcile.conditions import BuildFacts
-from pipeline_queue.reconcile.objects import delete_stage_objects
-from pipeline_queue.reconcile.plan import StagePlan
+from pipeline_queue.kube.stage import delete_stage_objects
+from pipeline_queue.reconcile.apply import Applier, Outcome, StageContext
 from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
@@ -29,6 +31,7 @@ from pipeline_queue.store import (
     get_build,
     get_stage,
     start_stage,
+    utcnow,
 )
 from pipeline_queue.vocabulary import Status
 
@@ -38,10 +41,6 @@ MAX_PASSES = 3
 UNAVAILABLE_RETRY_AFTER = 5.0
 """Seconds before another look at a stage the API failed through all its retries. An outage ends the
 stage only once it outlasts the stage's timeout; until then the stage waits, as its pods do."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def advance_stage(
     sessions: sessionmaker[Session],
     kube: Kube,
     settings: Settings,
-    now: Callable[[], datetime] = _utcnow,
+    now: Callable[[], datetime] = utcnow,
     cache: CacheGuard | None = None,
 ) -> AdvanceResult:
     """Move stage `stage_id` on as far as it can go now, and say what happened; `cache` guards step pods
@@ -75,11 +74,12 @@ def advance_stage(
     created: list[str] = []
     recorded: list[str] = []
     for _ in range(MAX_PASSES):
-        view = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now)
-        if isinstance(view, AdvanceResult):
-            return _merge(view, created, recorded)
+        read = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache)
+        if isinstance(read, AdvanceResult):
+            return _merge(read, created, recorded)
+        view, context = read
         decision = decide(view)
-        applier = Applier(stage_id, plan=view.plan, sessions=sessions, kube=kube, now=now, cache=cache)
+        applier = Applier(context, plan=view.plan, sessions=sessions, kube=kube, now=now, cache=cache)
         outcome = applier.apply(decision)
         created += outcome.created
         recorded += outcome.recorded
@@ -90,9 +90,11 @@ def advance_stage(
 
 
 def _read(
-    stage_id: int, *, sessions: sessionmaker[Session], kube: Kube, settings: Settings, now: Callable[[], datetime]
-) -> StageView | AdvanceResult:
-    """The stage, its build and its pods (read in that order: a step recorded running has a pod to list)."""
+    stage_id: int, *, sessions: sessionmaker[Session], kube: Kube, settings: Settings, now: Callable[[], datetime],
+    cache: CacheGuard | None,
+) -> tuple[StageView, StageContext] | AdvanceResult:
+    """The stage, its build, its pods and what the cache guard needs (read in that order: a step recorded
+    running has a pod to list, and the guard judges the pods it sees)."""
     with sessions.begin() as session:
         stage = get_stage(session, stage_id)
         if stage is None:
@@ -102,7 +104,10 @@ def _read(
             stage = start_stage(session, stage_id, namespace=plan.namespace, at=now())
         detail = get_build(session, stage.build_id)
     assert detail is not None  # a stage cannot outlive its build
-    pods = {}
+    context = StageContext(stage_id=stage_id, build_id=detail.build.id, repo=detail.build.repo,
+                           step_ids={step.name: step.id for step in stage.steps})
+    pods: dict[str, dict[str, Any]] = {}
+    guard = GuardView()
     if not stage.status.terminal:
         try:
             pods = {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
@@ -113,17 +118,22 @@ def _read(
                                  error=f"the Kubernetes API is unavailable: {error}")
         except KubeError as error:
             return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
-    return StageView(
+        if cache is not None:
+            with sessions.begin() as session:
+                guard = cache.read(session, plan, pods, build_id=context.build_id, step_ids=context.step_ids)
+    view = StageView(
         plan=plan,
         status=stage.status,
         steps={step.name: step.status for step in stage.steps},
         pods=pods,
         now=now(),
-        started=stage.started and _aware(stage.started),
+        started=stage.started,
         facts=_facts(detail.build),
         cancel=detail.build.cancel_requested,
         timeouts=Timeouts(stage=stage.timeout_seconds or settings.run.stage_timeout, start=settings.run.start_timeout),
+        guard=guard,
     )
+    return view, context
 
 
 def _fail(
@@ -169,13 +179,8 @@ def _out_of_time(stage: StageRecord, settings: Settings, *, moment: datetime) ->
     if stage.started is None:
         return False
     limit = stage.timeout_seconds or settings.run.stage_timeout
-    return (moment - _aware(stage.started)).total_seconds() >= limit
+    return (moment - stage.started).total_seconds() >= limit
 
 
 def _facts(build: BuildRecord) -> BuildFacts:
     return BuildFacts(repo=build.repo, branch=build.branch, event=build.event, ref=build.ref)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; the store writes UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,8 +1,11 @@
-"""The reconcile state machine: a stage's plan, step records and observed pods in, a list of actions out. Pure.
+"""The reconcile state machine: a stage's plan, step records, observed pods and guard facts in, actions out. Pure.
 
 Drone's rules: a step runs once everything it depends on is done (a detached step counts as done once it
 runs); its `when` decides whether it runs at all, and its `status` condition whether it runs while the
 stage is failing. The stage finishes when every step that is not detached has finished.
+
+The cache guard decides here too: before a step's pod exists (a risk to warn about, a pull policy to
+enforce, or a step to refuse) and once its container started (a pull to keep, perhaps a leak).
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline_queue.reconcile.conditions import BuildFacts, run_policy, should_run
+from pipeline_queue.cache.guard import GuardView, check_started, decide_step, log_header
+from pipeline_queue.cache.rules import digest_of
+from pipeline_queue.compiler.conditions import BuildFacts, run_policy, should_run
+from pipeline_queue.compiler.plan import StagePlan, StepPlan
 from pipeline_queue.reconcile.observe import PodView, observe
-from pipeline_queue.reconcile.plan import StagePlan, StepPlan
-from pipeline_queue.vocabulary import Status
+from pipeline_queue.vocabulary import DEFAULT_STAGE_TIMEOUT, DEFAULT_START_TIMEOUT, FAILED, FindingKind, Status
 
-FAILING = frozenset({Status.FAILURE, Status.ERROR, Status.KILLED})
+LEAK_ACTION = "recorded"
+"""The `action` of a leak finding: it is seen after the fact, so nothing but the record is left to do."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class CreateStep:
     node: str = ""
     deadline_seconds: int = 0
     """activeDeadlineSeconds: what is left of the stage's time, so the kubelet stops it without us."""
+    pull_policy: str = ""
+    """The cache guard's pull policy when it differs from the compiled one (enforce mode: Always)."""
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,34 @@ class RecordStep:
 
 @dataclass(frozen=True)
 class FetchLog:
-    """Read the step's whole log from its pod and store it (before its pod is deleted)."""
+    """Read the step's whole log from its pod and store it (before its pod is deleted), under `header`."""
 
     step: str
+    header: str = ""
+    """The cache guard's lines, kept at the top of the log."""
+
+
+@dataclass(frozen=True)
+class RecordFinding:
+    """Record what the cache guard found on a step (once; a repeated decision finds it recorded)."""
+
+    step: str
+    kind: FindingKind
+    action: str
+    detail: str
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class RecordPull:
+    """Keep the pull a started pod made: where, which digest, with which registry key (never a secret)."""
+
+    step: str
+    node: str
+    image_id: str
+    digest: str
+    registry_key: str = ""
+    """The config.json key whose credential served the pull; "" for an uncredentialed one."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +93,14 @@ class DeleteObjects:
     """Delete the stage's pods, Services, Secrets and workspace claim."""
 
 
-Action = CreateStep | RecordStep | FetchLog | FinishStage | DeleteObjects
+Action = CreateStep | RecordStep | FetchLog | RecordFinding | RecordPull | FinishStage | DeleteObjects
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    stage: int = 3600
+    stage: int = DEFAULT_STAGE_TIMEOUT
     """Seconds the stage may run, from its start."""
-    start: int = 300
+    start: int = DEFAULT_START_TIMEOUT
     """Seconds a step's pod may wait to start (scheduling, pulling)."""
 
 
@@ -86,6 +119,7 @@ class StageView:
     facts: BuildFacts = field(default_factory=BuildFacts)
     cancel: bool = False
     timeouts: Timeouts = field(default_factory=Timeouts)
+    guard: GuardView = field(default_factory=GuardView)
 
 
 @dataclass(frozen=True)
@@ -119,7 +153,7 @@ def decide(view: StageView) -> Decision:
 
 def _observe_all(view: StageView) -> dict[str, PodView]:
     seen = {}
-    for step in view.plan.steps:
+    for step in view.plan.all_steps:
         pod = view.pods.get(step.pod_name)
         if pod is not None:
             seen[step.name] = observe(pod, step, now=view.now, start_timeout=view.timeouts.start,
@@ -127,9 +161,13 @@ def _observe_all(view: StageView) -> dict[str, PodView]:
     return seen
 
 
+def _fetch_log(view: StageView, step: str) -> FetchLog:
+    return FetchLog(step, header=log_header(step, view.guard))
+
+
 def _stop(view: StageView, seen: Mapping[str, PodView], finish: FinishStage) -> Decision:
     """Cancelled or out of time: keep the logs of what ran, finish, and remove every pod."""
-    logs = [FetchLog(name) for name, pod in seen.items() if pod.ran and not view.steps[name].terminal]
+    logs = [_fetch_log(view, name) for name, pod in seen.items() if pod.ran and not view.steps[name].terminal]
     return Decision((*logs, finish, DeleteObjects()))
 
 
@@ -140,7 +178,7 @@ def _stage_deadline_passed(view: StageView) -> bool:
 def _record_observations(view: StageView, seen: Mapping[str, PodView], statuses: dict[str, Status]) -> list[Action]:
     """Record what the pods say that the records do not know yet; `statuses` is updated to match."""
     actions: list[Action] = []
-    for step in view.plan.steps:
+    for step in view.plan.all_steps:
         recorded = statuses[step.name]
         if recorded.terminal:
             continue
@@ -153,22 +191,39 @@ def _record_observations(view: StageView, seen: Mapping[str, PodView], statuses:
             continue
         if pod.status.terminal:
             if pod.ran:
-                actions.append(FetchLog(step.name))
-            actions.append(_record(step, pod))
+                actions.append(_fetch_log(view, step.name))
+            actions += _record(view, step, pod, started_now=recorded is Status.PENDING)
             statuses[step.name] = pod.status
         elif pod.status is Status.RUNNING and recorded is Status.PENDING:
-            actions.append(_record(step, pod))
+            actions += _record(view, step, pod, started_now=True)
             statuses[step.name] = Status.RUNNING
     return actions
 
 
-def _record(step: StepPlan, pod: PodView) -> RecordStep:
-    return RecordStep(step.name, pod.status, exit_code=pod.exit_code, node=pod.node, image_id=pod.image_id,
-                      error=pod.error)
+def _record(view: StageView, step: StepPlan, pod: PodView, *, started_now: bool) -> list[Action]:
+    """The step's new record; when its container is first seen started, its pull and any leak too (each
+    recorded once, however often a racing worker decides them)."""
+    actions: list[Action] = [RecordStep(step.name, pod.status, exit_code=pod.exit_code, node=pod.node,
+                                        image_id=pod.image_id, error=pod.error)]
+    if started_now and pod.image_id:
+        actions += _after_start(view, step, pod)
+    return actions
+
+
+def _after_start(view: StageView, step: StepPlan, pod: PodView) -> list[Action]:
+    credential = step.credentials[0] if step.credentials else None
+    actions: list[Action] = [RecordPull(step.name, node=pod.node, image_id=pod.image_id,
+                                        digest=digest_of(pod.image_id),
+                                        registry_key=credential.key if credential else "")]
+    leak = check_started(step, image_id=pod.image_id, node=pod.node, view=view.guard)
+    if leak is not None:
+        actions.append(RecordFinding(step.name, FindingKind.LEAK, LEAK_ACTION, leak.message, node=pod.node))
+    return actions
 
 
 def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[str, Status]) -> list[Action]:
-    """Create the pods of steps whose turn has come, skip those whose `when` says no; repeat while skips free more."""
+    """Create the pods of steps whose turn has come, skip those whose `when` says no, refuse those the guard
+    blocks; repeat while skips and refusals free more."""
     actions: list[Action] = []
     node, deadline = _node_of(view, seen), _deadline_left(view)
     created: set[str] = set()
@@ -176,19 +231,38 @@ def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[st
     while progress:
         progress = False
         failing = _failing(view.plan, statuses)
-        for step in view.plan.steps:
+        for step in view.plan.all_steps:
             if statuses[step.name] is not Status.PENDING or step.name in seen or step.name in created:
                 continue
             if not _dependencies_done(view.plan, step, statuses):
                 continue
-            if should_run(run_policy(step.when, view.facts), failing=failing):
-                actions.append(CreateStep(step.name, node=node, deadline_seconds=deadline))
-                created.add(step.name)
-            else:
+            if not should_run(run_policy(step.when, view.facts), failing=failing):
                 actions.append(RecordStep(step.name, Status.SKIPPED))
                 statuses[step.name] = Status.SKIPPED
                 progress = True
+                continue
+            started = _create(view, step, node=node, deadline=deadline)
+            actions += started
+            if isinstance(started[-1], CreateStep):
+                created.add(step.name)
+            else:
+                statuses[step.name] = Status.ERROR
+                progress = True
+                break  # the stage now fails: the steps after it are judged anew
     return actions
+
+
+def _create(view: StageView, step: StepPlan, *, node: str, deadline: int) -> list[Action]:
+    """The step's creation as the guard allows it: a finding first when there is a risk, then the pod (with
+    the enforced pull policy) or, when blocked, the step's refusal."""
+    decision = decide_step(step, view.guard)
+    actions: list[Action] = []
+    if decision.finding_kind is not None:
+        actions.append(RecordFinding(step.name, FindingKind.RISK, decision.action, decision.message))
+    if decision.action == "block":
+        return [*actions, RecordStep(step.name, Status.ERROR, error=decision.message)]
+    policy = decision.policy if decision.action == "enforce" and decision.policy != step.pull.policy else ""
+    return [*actions, CreateStep(step.name, node=node, deadline_seconds=deadline, pull_policy=policy)]
 
 
 def _dependencies_done(plan: StagePlan, step: StepPlan, statuses: Mapping[str, Status]) -> bool:
@@ -205,21 +279,21 @@ def _dependencies_done(plan: StagePlan, step: StepPlan, statuses: Mapping[str, S
 
 
 def _failing(plan: StagePlan, statuses: Mapping[str, Status]) -> bool:
-    return any(statuses[step.name] in FAILING for step in plan.steps if step.counts)
+    return any(statuses[step.name] in FAILED for step in plan.all_steps if step.counts)
 
 
 def _all_done(plan: StagePlan, statuses: Mapping[str, Status]) -> bool:
-    return all(statuses[step.name].terminal for step in plan.steps if not step.detach)
+    return all(statuses[step.name].terminal for step in plan.all_steps if not step.detach)
 
 
 def _logs_of_running(view: StageView, seen: Mapping[str, PodView], statuses: Mapping[str, Status]) -> list[Action]:
     """Services and detached steps still running when the stage ends: keep what they printed."""
-    return [FetchLog(name) for name, pod in seen.items() if pod.ran and not statuses[name].terminal]
+    return [_fetch_log(view, name) for name, pod in seen.items() if pod.ran and not statuses[name].terminal]
 
 
 def _node_of(view: StageView, seen: Mapping[str, PodView]) -> str:
     """The node the workspace claim lives on: where the first scheduled pod of the stage went."""
-    for step in view.plan.steps:
+    for step in view.plan.all_steps:
         pod = seen.get(step.name)
         if pod is not None and pod.node:
             return pod.node

@@ -12,6 +12,7 @@ from pipeline_queue.store.builds import (
     list_builds,
     request_cancel,
 )
+from pipeline_queue.store.columns import utcnow
 from pipeline_queue.store.engine import create_engine, database_url, redacted, session_factory
 from pipeline_queue.store.findings import add_finding
 from pipeline_queue.store.migrate import migrate
@@ -19,13 +20,11 @@ from pipeline_queue.store.records import (
     ActiveStage,
     BuildDetail,
     BuildRecord,
-    CredentialSource,
     FindingAdded,
     FindingRecord,
     LogRecord,
     NewBuild,
     NewStage,
-    NewStep,
     RepositoryRecord,
     StageRecord,
     StepRecord,
@@ -39,13 +38,11 @@ __all__ = [
     "ActiveStage",
     "BuildDetail",
     "BuildRecord",
-    "CredentialSource",
     "FindingAdded",
     "FindingRecord",
     "LogRecord",
     "NewBuild",
     "NewStage",
-    "NewStep",
     "RepositoryRecord",
     "StageRecord",
     "StepRecord",
@@ -71,4 +68,5 @@ __all__ = [
     "set_stage_plan",
     "start_stage",
     "update_step",
+    "utcnow",
 ]

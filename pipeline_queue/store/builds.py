@@ -1,4 +1,4 @@
-"""Builds: create one with its stages and steps, list, read, cancel, finish.
+"""Builds: create one with its stages, list, read, cancel, finish.
 
 Every function takes an open Session and leaves committing to the caller, so that several
 calls can share one transaction; each returns frozen records, never ORM objects.
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.store.columns import utcnow
-from pipeline_queue.store.models import Build, Log, Repository, Stage, Step
-from pipeline_queue.store.records import BuildDetail, BuildRecord, NewBuild, NewStage, NewStep, RepositoryRecord
+from pipeline_queue.store.models import Build, Repository, Stage
+from pipeline_queue.store.records import BuildDetail, BuildRecord, NewBuild, NewStage, RepositoryRecord
 from pipeline_queue.store.rows import build_detail, build_record, repository_record
 from pipeline_queue.store.statements import insert_or_ignore, update_rows
 from pipeline_queue.vocabulary import ACTIVE, TERMINAL, Status, combined_status
@@ -31,7 +31,7 @@ def create_repository_if_missing(session: Session, slug: str) -> RepositoryRecor
 
 
 def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage]) -> BuildDetail:
-    """A pending build numbered next in its repository, with its stages, steps and empty logs."""
+    """A pending build numbered next in its repository, with its pending stages (their plans come next)."""
     _check_names(stages)
     repository = create_repository_if_missing(session, build.repo)
     # The repository row is the lock that serialises numbering on PostgreSQL; SQLite has taken
@@ -51,8 +51,6 @@ def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage
     )
     row.stages = [_stage_row(stage, number) for number, stage in enumerate(stages, start=1)]
     session.add(row)
-    session.flush()
-    session.add_all(Log(step_id=step.id) for stage in row.stages for step in stage.steps)
     session.flush()
     detail = get_build(session, row.id)
     assert detail is not None  # just written in this transaction
@@ -128,16 +126,11 @@ def _build(session: Session, build_id: int) -> BuildRecord:
 
 
 def _check_names(stages: Sequence[NewStage]) -> None:
-    # Pod and Secret names derive from stage and step names: two alike would collide.
+    # Pod and Secret names derive from stage names: two alike would collide.
     stage_names = [stage.name for stage in stages]
     for name in stage_names:
         if stage_names.count(name) > 1:
             raise UsageError(f"two pipelines are named {name!r}; pipeline names must be unique")
-    for stage in stages:
-        step_names = [step.name for step in stage.steps]
-        for name in step_names:
-            if step_names.count(name) > 1:
-                raise UsageError(f"pipeline {stage.name!r} has two steps named {name!r}; names must be unique")
 
 
 def _stage_row(stage: NewStage, number: int) -> Stage:
@@ -145,23 +138,6 @@ def _stage_row(stage: NewStage, number: int) -> Stage:
         name=stage.name,
         number=number,
         depends_on=list(stage.depends_on),
-        plan=dict(stage.plan),
+        plan={},
         timeout_seconds=stage.timeout_seconds,
-        steps=[_step_row(step, index) for index, step in enumerate(stage.steps, start=1)],
-    )
-
-
-def _step_row(step: NewStep, number: int) -> Step:
-    source = step.credential_source
-    return Step(
-        name=step.name,
-        number=number,
-        kind=step.kind,
-        image=step.image,
-        pull_policy=step.pull_policy,
-        credential_secret=source.secret if source else None,
-        credential_registry=source.registry if source else None,
-        credential_username=source.username if source else None,
-        detach=step.detach,
-        ignore_failure=step.ignore_failure,
     )

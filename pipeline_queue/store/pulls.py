@@ -32,18 +32,11 @@ class NewPull:
     registry_key: str = ""
 
 
-@dataclass(frozen=True)
-class PullRecord:
+@dataclass(frozen=True, kw_only=True)
+class PullRecord(NewPull):
+    """A pull as kept: what was recorded, with its row id and when."""
+
     id: int
-    build_id: int
-    step_id: int
-    repo: str
-    node: str
-    image: str
-    image_id: str
-    digest: str
-    credentialed: bool
-    registry_key: str
     created: datetime
 
 

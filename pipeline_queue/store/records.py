@@ -1,48 +1,25 @@
 """Plain frozen values the store takes in and hands out; no ORM object ever leaves a session.
 
-`CredentialSource` says where a step's pull credentials come from and has no field for a
+A step's pull credentials are recorded as the compiler's `CredentialSource`, which has no field for a
 password: a password cannot reach the database through this API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pipeline_queue.compiler.plan import CredentialSource
 from pipeline_queue.vocabulary import DEFAULT_STAGE_TIMEOUT, FindingKind, Status, StepKind
 
 
 @dataclass(frozen=True)
-class CredentialSource:
-    """Which repository secret and which registry key of its config.json supply a step's credentials."""
-
-    secret: str
-    registry: str
-    username: str = ""
-
-
-@dataclass(frozen=True)
-class NewStep:
-    """A step or service to create with its stage; its order in `NewStage.steps` gives its number."""
-
-    name: str
-    image: str
-    kind: StepKind = StepKind.STEP
-    pull_policy: str = ""
-    credential_source: CredentialSource | None = None
-    detach: bool = False
-    ignore_failure: bool = False
-
-
-@dataclass(frozen=True)
 class NewStage:
-    """A pipeline of a new build: the compiled, secret-free plan and the steps the workers will run."""
+    """A pipeline of a new build, created pending; its compiled plan (and with it its steps) is stored next,
+    once the stage's id is known (`set_stage_plan`)."""
 
     name: str
-    plan: Mapping[str, Any]
-    steps: tuple[NewStep, ...] = ()
     depends_on: tuple[str, ...] = ()
     timeout_seconds: int = DEFAULT_STAGE_TIMEOUT
 

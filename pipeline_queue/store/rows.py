@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pipeline_queue.compiler.plan import CredentialSource
 from pipeline_queue.store.models import Build, Finding, Log, Repository, Stage, Step
 from pipeline_queue.store.records import (
     BuildDetail,
     BuildRecord,
-    CredentialSource,
     FindingRecord,
     LogRecord,
     RepositoryRecord,
@@ -45,7 +45,7 @@ def _credential_source(row: Step) -> CredentialSource | None:
         return None
     return CredentialSource(
         secret=row.credential_secret,
-        registry=row.credential_registry or "",
+        key=row.credential_registry or "",
         username=row.credential_username or "",
     )
 

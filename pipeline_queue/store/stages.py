@@ -6,17 +6,17 @@ the same stage can never both apply a change they each decided on from the same 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from pipeline_queue.compiler.plan import StagePlan, StepPlan
 from pipeline_queue.errors import StaleStateError, StoreError, UsageError
 from pipeline_queue.store.builds import mark_build_running
 from pipeline_queue.store.columns import utcnow
-from pipeline_queue.store.models import Build, Stage, Step
+from pipeline_queue.store.models import Build, Log, Stage, Step
 from pipeline_queue.store.records import ActiveStage, StageRecord, StepRecord
 from pipeline_queue.store.rows import stage_record
 from pipeline_queue.store.statements import update_rows
@@ -154,16 +154,41 @@ def _require(session: Session, stage_id: int) -> StageRecord:
     return stage
 
 
-def set_stage_plan(session: Session, stage_id: int, plan: Mapping[str, Any]) -> StageRecord:
-    """Replace the plan of a pending stage (the producer stores the plan compiled with the stage's own id).
+def set_stage_plan(session: Session, stage_id: int, plan: StagePlan) -> StageRecord:
+    """Store the compiled plan of a pending stage and create its steps (services first), each with an empty log.
 
-    A stage that has started runs the plan it started with: changing it then is a UsageError.
+    The producer compiles each stage once its id is known, since its objects carry it. A stage gets its plan
+    once: a second plan, or one for a stage that has started, is a UsageError.
     """
     stage = _require(session, stage_id)
-    if stage.status is not Status.PENDING:
-        raise UsageError(
-            f"stage {stage_id} ({stage.name!r}) is {stage.status.value}: only a pending stage's plan may be replaced"
-        )
-    if not _compare_and_set(session, stage, {"plan": dict(plan)}, expected_version=stage.version):
+    if stage.status is not Status.PENDING or stage.steps:
+        raise UsageError(f"stage {stage_id} ({stage.name!r}) already has its plan: a stage is planned once")
+    names = [step.name for step in plan.all_steps]
+    for name in names:
+        if names.count(name) > 1:
+            raise UsageError(f"pipeline {stage.name!r} has two steps named {name!r}; names must be unique")
+    if not _compare_and_set(session, stage, {"plan": plan.to_json()}, expected_version=stage.version):
         raise _stale(stage, stage.version)
+    rows = [_step_row(stage_id, step) for step in plan.all_steps]
+    session.add_all(rows)
+    session.flush()
+    session.add_all(Log(step_id=row.id) for row in rows)
+    session.flush()
     return _require(session, stage_id)
+
+
+def _step_row(stage_id: int, step: StepPlan) -> Step:
+    source = step.credentials[0] if step.credentials else None
+    return Step(
+        stage_id=stage_id,
+        name=step.name,
+        number=step.number,
+        kind=step.kind,
+        image=step.image.reference,
+        pull_policy=step.pull.policy,
+        credential_secret=source.secret if source else None,
+        credential_registry=source.key if source else None,
+        credential_username=source.username if source else None,
+        detach=step.detach,
+        ignore_failure=step.ignore_failure,
+    )

@@ -1,23 +1,21 @@
-"""The loop that feeds the watcher's state machine from a Kubernetes watch and sends what it decides.
+"""The loop that feeds the watcher's state machine from the cluster's pod watch and sends what it decides.
 
 List once, then watch from the list's resourceVersion; each watch ends after `timeout_seconds` and
 the next resumes from the last version seen (bookmarks keep it fresh). A 410 Gone means the version
-is too old: list again. Every other failure waits `backoff` seconds and resumes. The sender (in
-production: send `pq.advance` through Celery) is the only seam.
+is too old: list again. Every other failure waits `backoff` seconds and resumes. The watch itself is
+`kube`'s; the sender (in production: `advance` through Celery) is the only other seam.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import kubernetes
-import urllib3
-
+from pipeline_queue.kube import Kube, KubeError, TransientKubeError
+from pipeline_queue.kube.watching import PodStream
 from pipeline_queue.watcher.state import GONE, LABEL_SELECTOR, Advance, Decision, WatchState
 
 log = logging.getLogger(__name__)
@@ -43,18 +41,18 @@ class PodWatcher:
 
     def __init__(
         self,
-        api_client: kubernetes.client.ApiClient,
+        kube: Kube,
         *,
         send: Sender,
         options: WatchOptions | None = None,
         state: WatchState | None = None,
     ) -> None:
-        self.core = kubernetes.client.CoreV1Api(api_client)
+        self.kube = kube
         self.send = send
         self.options = options or WatchOptions()
         self.state = state or WatchState()
         self._stopping = threading.Event()
-        self._watch: kubernetes.watch.Watch | None = None
+        self._stream: PodStream | None = None
 
     def run(self) -> None:
         """List and watch until `stop()`; failures are logged and retried, never raised."""
@@ -63,49 +61,39 @@ class PodWatcher:
                 if self.state.needs_list:
                     self._list()
                 self._watch_once()
-            except kubernetes.client.ApiException as error:
-                self._failed(error)
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+            except TransientKubeError as error:
                 if self._stopping.is_set():
                     return  # stop() cut the stream short
                 log.warning("pod watch failed (%s); retrying in %ss", error, self.options.backoff)
                 self._stopping.wait(self.options.backoff)
+            except KubeError as error:
+                self._failed(error)
 
     def stop(self) -> None:
         """Ask `run` to return; safe from another thread or a signal handler."""
         self._stopping.set()
-        watch = self._watch
-        if watch is not None:
-            watch.stop()  # unblocks a read waiting for the next event
+        stream = self._stream
+        if stream is not None:
+            stream.stop()  # unblocks a read waiting for the next event
 
     def _list(self) -> None:
-        response = self.core.list_pod_for_all_namespaces(
-            label_selector=self.options.label_selector, _preload_content=False
-        )
-        body = json.loads(response.data)
-        version = str(body.get("metadata", {}).get("resourceVersion", ""))
-        self._apply(self.state.relisted(body.get("items") or [], resource_version=version))
+        pods, version = self.kube.list_pods_everywhere(self.options.label_selector)
+        self._apply(self.state.relisted(pods, resource_version=version))
 
     def _watch_once(self) -> None:
-        watch = self._watch = kubernetes.watch.Watch()
+        stream = self._stream = self.kube.watch_pods(self.options.label_selector,
+                                                     resource_version=self.state.resource_version,
+                                                     timeout_seconds=self.options.timeout_seconds)
         try:
-            events = watch.stream(
-                self.core.list_pod_for_all_namespaces,
-                label_selector=self.options.label_selector,
-                resource_version=self.state.resource_version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=self.options.timeout_seconds,
-            )
-            for event in events:
-                # `raw_object` is the pod as the API sent it; `object` is the client's model of it.
-                self._apply(self.state.feed({"type": event["type"], "object": event["raw_object"]}))
+            for event in stream:
+                self._apply(self.state.feed(event))
                 if self._stopping.is_set():
                     break
         finally:
-            self._watch = None
+            self._stream = None
 
-    def _failed(self, error: kubernetes.client.ApiException) -> None:
-        # The client turns the stream's ERROR event into an exception; hand it back to the state as the event.
+    def _failed(self, error: KubeError) -> None:
+        # An ERROR event of the stream (410 Gone among them) arrives as our error: hand it to the state as the event.
         status: dict[str, Any] = {"kind": "Status", "code": error.status, "reason": error.reason}
         self._apply(self.state.feed({"type": "ERROR", "object": status}))
         if error.status != GONE:

@@ -12,13 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGE_LABEL = "pipeline-queue.io/stage"
-"""Label the compiler sets on every object of a stage (the stage id, as a label value)."""
-STAGE_ANNOTATION = "pipeline-queue.io/stage-id"
-"""Annotation the compiler sets to the stage id exactly as given."""
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "pipeline-queue"
-LABEL_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY},{STAGE_LABEL}"
+from pipeline_queue.compiler.naming import ANNOTATION_STAGE_ID, LABEL_MANAGED_BY, LABEL_STAGE, MANAGED_BY
+
+LABEL_SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_STAGE}"
 """What the watch asks the API for: our pods, and only those that belong to a stage."""
 
 GONE = 410
@@ -48,10 +44,10 @@ def stage_id_of(pod: Mapping[str, Any]) -> int | None:
     """The store's stage id a pod of ours belongs to; None for a pod that is not ours or not a stage's."""
     metadata = pod.get("metadata") or {}
     labels = metadata.get("labels") or {}
-    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY:
         return None
     annotations = metadata.get("annotations") or {}
-    for candidate in (annotations.get(STAGE_ANNOTATION), labels.get(STAGE_LABEL)):
+    for candidate in (annotations.get(ANNOTATION_STAGE_ID), labels.get(LABEL_STAGE)):
         if isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
             return int(candidate)
     return None

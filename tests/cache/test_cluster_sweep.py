@@ -1,4 +1,5 @@
-"""The sweep task's body against the development cluster: real pods pull real images, the index follows."""
+"""The cluster sweep (the sweep task's body) against the development cluster: real pods pull real images, the
+index follows."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from typing import Any
 import kubernetes
 
 from pipeline_queue import keys
-from pipeline_queue.cache.index import all_nodes, images_on, nodes_with
-from pipeline_queue.devcluster.registries import tag_digest
+from pipeline_queue.cache.index import all_nodes, images_on, nodes_with, sweep_cluster
+from pipeline_queue.devcluster.node.registries import tag_digest
 from pipeline_queue.kube import Kube, make_api_client
-from workers.cache_tasks import sweep_nodes
 
 
 def pinned_pod(name: str, namespace: str, *, image: str, node: str) -> dict[str, Any]:
@@ -41,9 +41,9 @@ def test_a_sweep_shows_each_pulled_image_on_the_node_that_pulled_it(devcluster, 
         wait_until(lambda name=name: kube.get_pod(namespace, name).get("status", {}).get("phase") == "Succeeded",
                    what=f"pod {name} to succeed")
 
-    figures = sweep_nodes(kube, redis=client, prefix=prefix)
+    figures = sweep_cluster(kube, redis=client, prefix=prefix)
 
-    assert figures is not None and figures["nodes"] == 2 and figures["removed_nodes"] == 0
+    assert figures is not None and figures.nodes == 2 and figures.removed_nodes == 0
     assert all_nodes(client, prefix=prefix) == ("node-1", "node-2")
     busybox = tag_digest("docker.io", "library/busybox", "1.36")
     assert nodes_with(client, "busybox:1.36", prefix=prefix) == ("node-1",)
@@ -51,7 +51,8 @@ def test_a_sweep_shows_each_pulled_image_on_the_node_that_pulled_it(devcluster, 
     assert nodes_with(client, "alpine:3.19", prefix=prefix) == ("node-2",)
     names_on_one = [image.name for image in images_on(client, "node-1", prefix=prefix)]
     assert names_on_one == ["docker.io/library/busybox:1.36", f"docker.io/library/busybox@{busybox}"]
-    assert sweep_nodes(kube, redis=client, prefix=prefix)["writes"] == 0
+    again = sweep_cluster(kube, redis=client, prefix=prefix)
+    assert again is not None and again.writes == 0
 
 
 def test_a_sweep_already_running_makes_the_next_one_stand_aside(devcluster, client, prefix):
@@ -59,8 +60,8 @@ def test_a_sweep_already_running_makes_the_next_one_stand_aside(devcluster, clie
     held = client.lock(keys.CACHE_SWEEP_LOCK.format(prefix=prefix), timeout=30, blocking=False)
     assert held.acquire()
     try:
-        assert sweep_nodes(kube, redis=client, prefix=prefix) is None
+        assert sweep_cluster(kube, redis=client, prefix=prefix) is None
         assert all_nodes(client, prefix=prefix) == ()
     finally:
         held.release()
-    assert sweep_nodes(kube, redis=client, prefix=prefix) is not None
+    assert sweep_cluster(kube, redis=client, prefix=prefix) is not None

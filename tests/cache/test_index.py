@@ -7,11 +7,11 @@ import copy
 from pipeline_queue.cache.index import (
     NodeImage,
     all_nodes,
+    credentialed_among,
     credentialed_repositories,
     first_pull,
     images_on,
     nodes_with,
-    pulled_with_credentials_by,
     record_pull,
     sweep,
 )
@@ -161,8 +161,7 @@ def test_the_first_credentialed_pull_is_kept_by_digest_and_by_name(client, prefi
     assert first_pull(client, APP_DIGEST, prefix=prefix) == expected
     assert first_pull(client, f"{APP}:9.9", prefix=prefix) == expected  # by name, for a tag never pulled
     assert first_pull(client, f"{APP}@{APP_DIGEST}", prefix=prefix) == expected
-    assert pulled_with_credentials_by(client, APP_DIGEST, prefix=prefix) == ("acme/backend", "acme/frontend")
-    assert pulled_with_credentials_by(client, f"{APP}:2.0", prefix=prefix) == ("acme/backend", "acme/frontend")
+    assert credentialed_among(client, [APP, "docker.io/library/alpine"], prefix=prefix) == {APP}
 
 
 def test_a_pull_without_credentials_writes_nothing_and_proves_nothing(client, prefix):

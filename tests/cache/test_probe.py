@@ -9,18 +9,19 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from pipeline_queue import keys, store
+from pipeline_queue import keys
 from pipeline_queue.cache.probe import DOCKER_HUB_REGISTRY, AnonymousProbe, anonymous_denied, manifest_target
-from pipeline_queue.cache.service import CacheGuard, StepContext
+from pipeline_queue.cache.service import CacheGuard
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.images import parse_image
 from pipeline_queue.settings import CacheConfig
-from pipeline_queue.store import NewBuild, NewStage, NewStep
-from tests.reconcile.builders import plan_of
+from pipeline_queue.store import NewStage
+from pipeline_queue.vocabulary import CacheGuardMode
+from tests.store.builders import new_build, planned_build
 
 TOKEN = "anon-token-5521"
 SERVICE = "test-registry"
@@ -225,45 +226,34 @@ steps:
 """
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):
-    url = store.database_url(data_dir=tmp_path / "data")
-    store.migrate(url)
-    engine = store.create_engine(url)
-    yield store.session_factory(engine)
-    engine.dispose()
 
-
-def _build(sessions, image: str) -> StepContext:
+def _read(guard: CacheGuard, sessions, image: str):
+    """What advance reads for the guard about a one-step stage of `image`; that step's facts."""
+    text = PIPELINE.format(image=image)
     with sessions.begin() as session:
-        detail = store.create_build(session, NewBuild(repo="acme/app", event="push"), stages=[
-            NewStage(name="default", plan={}, steps=(NewStep(name="app", image=image),))])
-    return StepContext(build_id=detail.build.id, step_id=detail.stages[0].steps[0].id, repo="acme/app")
+        detail = planned_build(session, new_build("acme/app"), [(NewStage(name="default"), text)])
+        stage = detail.stages[0]
+        plan = StagePlan.from_json(stage.plan)
+        view = guard.read(session, plan, {}, build_id=detail.build.id, step_ids={"app": stage.steps[0].id})
+    return view.facts(plan.step("app"))
 
 
-def test_with_the_probe_on_an_image_its_registry_refuses_is_private_and_flagged(registry, sessions):
-    config = CacheConfig(guard="warn", probe_anonymous=True)
+def test_with_the_probe_on_an_image_its_registry_refuses_is_private(registry, sessions):
+    config = CacheConfig(guard=CacheGuardMode.WARN, probe_anonymous=True)
     guard = CacheGuard(config, redis=None, probe=AnonymousProbe(scheme="http"))
-    private, public = registry.image("private/app"), registry.image("public/app")
-    where = _build(sessions, private)
-    with sessions.begin() as session:
-        decision = guard.before_create(session, plan_of(PIPELINE.format(image=private)).step("app"), where)
-        served = guard.before_create(session, plan_of(PIPELINE.format(image=public)).step("app"), where)
-        findings = store.get_build(session, where.build_id).findings
-    assert decision.action == "warn"
-    assert "refused an anonymous manifest request" in decision.message
-    assert [(finding.kind.value, finding.action) for finding in findings] == [("risk", "warn")]
-    assert served.action == "none"
+    private = _read(guard, sessions, registry.image("private/app"))
+    public = _read(guard, sessions, registry.image("public/app"))
+    assert private.verdict.private
+    assert "refused an anonymous manifest request" in private.verdict.reason
+    assert not public.verdict.private
 
 
 def test_with_the_probe_off_or_a_pattern_deciding_no_request_reaches_the_registry(registry, sessions):
-    step = plan_of(PIPELINE.format(image=registry.image("private/app"))).step("app")
-    where = _build(sessions, registry.image("private/app"))
-    off = CacheGuard(CacheConfig(guard="warn"), redis=None, probe=AnonymousProbe(scheme="http"))
-    listed = CacheConfig(guard="warn", probe_anonymous=True, public_registries=(f"127.0.0.1:{registry.port}",))
+    image = registry.image("private/app")
+    off = CacheGuard(CacheConfig(guard=CacheGuardMode.WARN), redis=None, probe=AnonymousProbe(scheme="http"))
+    listed = CacheConfig(guard=CacheGuardMode.WARN, probe_anonymous=True,
+                         public_registries=(f"127.0.0.1:{registry.port}",))
     decided = CacheGuard(listed, redis=None, probe=AnonymousProbe(scheme="http"))
-    with sessions.begin() as session:
-        assert off.before_create(session, step, where).action == "none"
-        assert decided.before_create(session, step, where).action == "none"
-        off.after_start(session, step, where, node="node-1", image_id="")
+    assert not _read(off, sessions, image).verdict.private
+    assert not _read(decided, sessions, image).verdict.private
     assert registry.seen == []

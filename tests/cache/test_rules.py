@@ -26,6 +26,7 @@ from pipeline_queue.cache.rules import (
 from pipeline_queue.errors import UsageError
 from pipeline_queue.images import parse_image
 from pipeline_queue.pull import PullSettings, PullSettingsError
+from pipeline_queue.settings import Settings
 from tests.conftest import ROOT
 
 PRIVATE = PrivacyVerdict(private=True, reason="registry.corp.example.com is listed as private (PQ_PRIVATE_REGISTRIES)")
@@ -47,10 +48,11 @@ def test_mode_reads_the_setting_and_defaults_to_warn(text, mode):
 
 
 def test_an_unknown_mode_names_the_setting_and_the_choices():
-    with pytest.raises(CacheGuardError, match="PQ_CACHE_GUARD: 'strict' is not a cache guard mode; use one of "
-                       "off, warn, enforce, block") as err:
+    message = "PQ_CACHE_GUARD: 'strict' is not a cache guard mode; use one of off, warn, enforce, block"
+    with pytest.raises(ValueError, match=message):
         CacheGuardMode.parse("strict")
-    assert isinstance(err.value, UsageError)
+    with pytest.raises(UsageError, match=message):  # as the settings read it: a usage error, exit code 2
+        Settings.from_env({"PQ_CACHE_GUARD": "strict"})
 
 
 # --- which images are private ----------------------------------------------------------------------------

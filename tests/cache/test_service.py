@@ -1,25 +1,24 @@
-"""The guard's edge over a real Redis (the test's own key prefix) and a real SQLite store: findings recorded
-once, counted once, told in the step's log; pull records kept; a leak found after the fact; Redis gone."""
+"""The guard's edge over a real Redis (the test's own key prefix) and a real SQLite store: what `advance` reads for
+the guard (privacy, the nodes caching an image, first pulls, risks already noted), findings recorded once, counted
+once and told in the step's log, pull records kept and indexed, and Redis gone."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-import redis
 from prometheus_client import REGISTRY
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from pipeline_queue import store
+from pipeline_queue.broker import redis_client
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import LOG_PREFIX
-from pipeline_queue.cache.service import CacheGuard, StepContext
+from pipeline_queue.cache.service import CacheGuard, FindingToRecord
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.settings import CacheConfig
-from pipeline_queue.store import NewBuild, NewStage, NewStep, get_log
-from pipeline_queue.store.pulls import list_pulls
-from tests.reconcile.builders import plan_of
+from pipeline_queue.store import NewStage, get_log
+from pipeline_queue.store.pulls import NewPull, list_pulls
+from pipeline_queue.vocabulary import CacheGuardMode, FindingKind
+from tests.cache.conftest import digest_for, node_json
+from tests.store.builders import new_build, planned_build
 
 PRIVATE = "registry.example.com/team/app"
 CONFIG = json.dumps({"auths": {"registry.example.com": {"username": "bot", "password": "pw-svc-1187-not-real"}}})
@@ -35,75 +34,107 @@ steps:
   image: {PRIVATE}:1.0
   commands: [echo hi]
 """
+CREDENTIALED = PIPELINE.format(pull_secrets="image_pull_secrets: [regcred]")
+ANONYMOUS = PIPELINE.format(pull_secrets="")
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):
-    url = store.database_url(data_dir=tmp_path / "data")
-    store.migrate(url)
-    engine = store.create_engine(url)
-    yield store.session_factory(engine)
-    engine.dispose()
 
+class Stage:
+    """One planned build of one step, `app`, as advance sees it."""
 
-def _build(sessions, repo: str) -> StepContext:
-    with sessions.begin() as session:
-        detail = store.create_build(session, NewBuild(repo=repo, event="push"), stages=[
-            NewStage(name="default", plan={}, steps=(NewStep(name="app", image=f"{PRIVATE}:1.0"),))])
-    return StepContext(build_id=detail.build.id, step_id=detail.stages[0].steps[0].id, repo=repo)
+    def __init__(self, sessions, repo: str, text: str) -> None:
+        with sessions.begin() as session:
+            detail = planned_build(session, new_build(repo), [(NewStage(name="default"), text)],
+                                   secrets={"regcred": CONFIG})
+        stage = detail.stages[0]
+        self.sessions, self.repo = sessions, repo
+        self.build_id, self.step_id = detail.build.id, stage.steps[0].id
+        self.plan = StagePlan.from_json(stage.plan)
+
+    def read(self, guard: CacheGuard, *, image_id: str = ""):
+        pods = {}
+        if image_id:
+            pods[self.plan.step("app").pod_name] = {"status": {"containerStatuses": [
+                {"name": "step", "imageID": image_id}]}}
+        with self.sessions.begin() as session:
+            return guard.read(session, self.plan, pods, build_id=self.build_id, step_ids={"app": self.step_id})
+
+    def pulled(self, guard: CacheGuard, *, node: str = "node-1") -> None:
+        step = self.plan.step("app")
+        key = step.credentials[0].key if step.credentials else ""
+        with self.sessions.begin() as session:
+            guard.record_pull(session, NewPull(build_id=self.build_id, step_id=self.step_id, repo=self.repo, node=node,
+                                               image=step.image.reference, image_id=IMAGE_ID, digest=DIGEST,
+                                               credentialed=bool(key), registry_key=key))
+
+    def finding(self, kind: FindingKind, detail: str) -> FindingToRecord:
+        return FindingToRecord(build_id=self.build_id, step_id=self.step_id, kind=kind, image=f"{PRIVATE}:1.0",
+                               action="warn" if kind is FindingKind.RISK else "recorded", detail=detail, node="")
 
 
 def _counted(kind: str, action: str) -> float:
     return REGISTRY.get_sample_value("pq_cache_findings_total", {"kind": kind, "action": action}) or 0.0
 
 
-CREDENTIALED = plan_of(PIPELINE.format(pull_secrets="image_pull_secrets: [regcred]"),
-                       secrets={"regcred": CONFIG}).step("app")
-ANONYMOUS = plan_of(PIPELINE.format(pull_secrets="")).step("app")
-
-
-def test_a_credentialed_pull_makes_the_image_private_and_the_next_uncredentialed_step_a_risk(client, prefix, sessions):
-    guard = CacheGuard(CacheConfig(guard="warn"), redis=client, prefix=prefix)
-    owner, other = _build(sessions, "acme/secret"), _build(sessions, "acme/other")
-    with sessions.begin() as session:
-        assert guard.before_create(session, ANONYMOUS, other).action == "none"  # nobody pulled it yet
-        guard.after_start(session, CREDENTIALED, owner, node="node-1", image_id=IMAGE_ID)
+def test_a_credentialed_pull_makes_the_image_private_in_what_the_next_stage_reads(client, prefix, sessions):
+    guard = CacheGuard(CacheConfig(guard=CacheGuardMode.WARN), redis=client, prefix=prefix)
+    owner, other = Stage(sessions, "acme/secret", CREDENTIALED), Stage(sessions, "acme/other", ANONYMOUS)
+    assert not other.read(guard).facts(other.plan.step("app")).verdict.private  # nobody pulled it yet
+    owner.pulled(guard)
     assert index.credentialed_repositories(client, prefix=prefix) == {PRIVATE}
+    index.sweep([node_json("node-2", [(PRIVATE, "1.0", 10)])], redis=client, prefix=prefix)
+    view = other.read(guard)
+    facts = view.facts(other.plan.step("app"))
+    assert view.mode is CacheGuardMode.WARN
+    assert facts.verdict.private and "with credentials" in facts.verdict.reason
+    assert facts.cached_on == ("node-2",)
+
+
+def test_a_finding_is_recorded_once_counted_once_and_a_risk_told_in_the_log(client, prefix, sessions):
+    guard = CacheGuard(CacheConfig(guard=CacheGuardMode.WARN), redis=client, prefix=prefix)
+    other = Stage(sessions, "acme/other", ANONYMOUS)
     before = _counted("risk", "warn")
     with sessions.begin() as session:
-        decision = guard.before_create(session, ANONYMOUS, other)
-        guard.before_create(session, ANONYMOUS, other)  # a repeated advance: the same finding
+        assert guard.record_finding(session, other.finding(FindingKind.RISK, "it is private"))
+        assert not guard.record_finding(session, other.finding(FindingKind.RISK, "it is private"))  # again
         text = get_log(session, other.step_id).text
-    assert decision.action == "warn"
     assert _counted("risk", "warn") == before + 1
-    assert text.count(LOG_PREFIX) == 1 and "is private" in text
+    assert text == f"{LOG_PREFIX} it is private\n"
+    assert other.read(guard).risks == {"app": ("it is private",)}
 
 
-def test_a_step_that_ran_it_uncredentialed_is_a_leak_naming_node_and_first_build(client, prefix, sessions):
-    guard = CacheGuard(CacheConfig(guard="off"), redis=client, prefix=prefix)
-    owner, other = _build(sessions, "acme/secret"), _build(sessions, "acme/other")
-    before = _counted("leak", "recorded")
+def test_the_first_pull_of_a_digest_a_pod_runs_is_read_from_the_index(client, prefix, sessions):
+    guard = CacheGuard(CacheConfig(guard=CacheGuardMode.OFF), redis=client, prefix=prefix)
+    owner, other = Stage(sessions, "acme/secret", CREDENTIALED), Stage(sessions, "acme/other", ANONYMOUS)
+    owner.pulled(guard)
+    other.pulled(guard)
+    first = other.read(guard, image_id=IMAGE_ID).first_pulls[DIGEST]
+    assert (first.build, first.repo, first.registry_key) == (str(owner.build_id), "acme/secret",
+                                                             "registry.example.com")
     with sessions.begin() as session:
-        assert guard.after_start(session, CREDENTIALED, owner, node="node-1", image_id=IMAGE_ID) is None
-        leak = guard.after_start(session, ANONYMOUS, other, node="node-1", image_id=IMAGE_ID)
-        guard.after_start(session, ANONYMOUS, other, node="node-1", image_id=IMAGE_ID)
         pulls = list_pulls(session)
-        findings = store.get_build(session, other.build_id).findings
-    assert leak is not None and leak.first_pull is not None
-    assert (leak.node, leak.first_pull.build, leak.first_pull.repo) == ("node-1", str(owner.build_id), "acme/secret")
-    assert [(f.kind.value, f.node, f.mode, f.action) for f in findings] == [("leak", "node-1", "off", "recorded")]
-    assert _counted("leak", "recorded") == before + 1
     assert [(p.repo, p.credentialed, p.registry_key) for p in pulls] == [
         ("acme/secret", True, "registry.example.com"), ("acme/other", False, "")]
 
 
-def test_without_redis_the_patterns_still_decide_and_the_database_names_the_first_pull(sessions):
-    unreachable = redis.Redis(unix_socket_path="/nonexistent/redis.sock", retry=Retry(NoBackoff(), 0))
-    guard = CacheGuard(CacheConfig(guard="block", private_registries=("registry.example.com",)),
-                       redis=unreachable)
-    owner, other = _build(sessions, "acme/secret"), _build(sessions, "acme/other")
-    with sessions.begin() as session:
-        assert guard.before_create(session, ANONYMOUS, other).action == "block"
-        guard.after_start(session, CREDENTIALED, owner, node="node-2", image_id=IMAGE_ID)
-        leak = guard.after_start(session, ANONYMOUS, other, node="node-2", image_id=IMAGE_ID)
-    assert leak is not None and leak.first_pull is not None and leak.first_pull.repo == "acme/secret"
+def test_without_redis_the_patterns_decide_and_the_database_names_the_first_pull(sessions, tmp_path):
+    unreachable = redis_client(f"unix://{tmp_path}/no-redis.sock", quick=True)
+    config = CacheConfig(guard=CacheGuardMode.BLOCK, private_registries=("registry.example.com",))
+    guard = CacheGuard(config, redis=unreachable)
+    owner, other = Stage(sessions, "acme/secret", CREDENTIALED), Stage(sessions, "acme/other", ANONYMOUS)
+    owner.pulled(guard)  # kept in the database; the index cannot be written
+    view = other.read(guard, image_id=IMAGE_ID)
+    facts = view.facts(other.plan.step("app"))
+    assert facts.verdict.private and "PQ_PRIVATE_REGISTRIES" in facts.verdict.reason
+    assert view.first_pulls[DIGEST].repo == "acme/secret"
+
+
+def test_an_image_pinned_by_digest_is_found_cached_under_whatever_name_a_node_lists_it(client, prefix, sessions):
+    digest = digest_for(f"{PRIVATE}:2.0")
+    config = CacheConfig(guard=CacheGuardMode.WARN, private_registries=("registry.example.com",))
+    guard = CacheGuard(config, redis=client, prefix=prefix)
+    index.sweep([node_json("node-3", [(PRIVATE, "2.0", 10)])], redis=client, prefix=prefix)
+    pinned = Stage(sessions, "acme/pinned", ANONYMOUS.replace(f"{PRIVATE}:1.0", f"{PRIVATE}@{digest}"))
+    tagged = Stage(sessions, "acme/tagged", ANONYMOUS)
+    assert pinned.read(guard).facts(pinned.plan.step("app")).cached_on == ("node-3",)
+    assert tagged.read(guard).facts(tagged.plan.step("app")).cached_on == ()  # :1.0 is on no node

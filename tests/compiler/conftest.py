@@ -7,22 +7,27 @@ from typing import Any
 
 import pytest
 
-from pipeline_queue.compiler import BuildContext, CompilerSettings, Plan, compile_pipeline
+from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, StagePlan, compile_pipeline
 from pipeline_queue.spec.loader import load_text
 
 
-def compile_text(
+def compile_stage(
     text: str,
     *,
     secrets: Mapping[str, str] | None = None,
     settings: CompilerSettings | None = None,
     **context: Any,
-) -> Plan:
-    """Load `text` (one kubernetes pipeline) with the real loader and compile it."""
+) -> CompiledStage:
+    """Load `text` (one kubernetes pipeline) with the real loader and compile it: the plan and its Secrets."""
     loaded = load_text(text, filename="test.yml")
     assert len(loaded.pipelines) == 1, "a test pipeline text holds exactly one kubernetes pipeline"
     build = BuildContext(secrets=dict(secrets or {}), **context)
     return compile_pipeline(loaded.pipelines[0].pipeline, build, settings=settings or CompilerSettings())
+
+
+def compile_text(text: str, **options: Any) -> StagePlan:
+    """The stage plan `text` compiles to."""
+    return compile_stage(text, **options).plan
 
 
 def kube_expand(text: str, env: Mapping[str, str]) -> str:
@@ -57,5 +62,5 @@ def env_of(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def compile_yaml() -> Callable[..., Plan]:
+def compile_yaml() -> Callable[..., StagePlan]:
     return compile_text

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from pipeline_queue.compiler import BuildContext, CompilerSettings, Plan
+from pipeline_queue.compiler import BuildContext, CompilerSettings, StagePlan
 from pipeline_queue.errors import CompileError, RegistryConfigError
 from pipeline_queue.pull import PullSettings
-from tests.compiler.conftest import compile_text
+from tests.compiler.conftest import compile_stage, compile_text
 
 HEAD = "kind: pipeline\ntype: kubernetes\nname: p\n"
 PRIVATE = (
@@ -33,13 +33,13 @@ def dockerconfig_of(secret: dict) -> dict:
 
 
 def test_objects_come_in_creation_order() -> None:
-    plan = compile_text(
+    compiled = compile_stage(
         HEAD + "image_pull_secrets: [dockerconfig]\nservices:\n- name: redis\n  image: redis:7\n"
         "steps:\n- name: a\n  image: registry.example.com/team/app:1\n  environment:\n    T: {from_secret: t}\n",
         secrets={"dockerconfig": CONFIG, "t": "t0ken-value"},
-        stage_id="o",
+        stage_key="o",
     )
-    kinds = [(obj["kind"], obj["metadata"]["name"]) for obj in plan.objects()]
+    kinds = [(obj["kind"], obj["metadata"]["name"]) for obj in compiled.objects()]
     assert kinds == [
         ("PersistentVolumeClaim", "pq-o-workspace"),
         ("Secret", "pq-o-env"),
@@ -51,23 +51,25 @@ def test_objects_come_in_creation_order() -> None:
 
 
 def test_only_the_image_that_matches_gets_a_pull_secret_with_only_its_credentials() -> None:
-    plan = compile_text(PRIVATE, secrets={"dockerconfig": CONFIG}, stage_id="c")
-    private, public = plan.steps
+    compiled = compile_stage(PRIVATE, secrets={"dockerconfig": CONFIG}, stage_key="c")
+    private, public = compiled.plan.steps
     assert private.pod["spec"]["imagePullSecrets"] == [{"name": "pq-c-private-pull"}]
-    assert private.pull_secret is not None
-    assert private.pull_secret["type"] == "kubernetes.io/dockerconfigjson"
-    assert list(dockerconfig_of(private.pull_secret)["auths"]) == ["registry.example.com"]
+    assert private.pull_secret == "pq-c-private-pull"
+    secret = compiled.pull_secret("private")
+    assert secret is not None and secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert list(dockerconfig_of(secret)["auths"]) == ["registry.example.com"]
     assert [(c.secret, c.key, c.username) for c in private.credentials] == [
         ("dockerconfig", "registry.example.com", "robot")
     ]
     assert "imagePullSecrets" not in public.pod["spec"]
-    assert public.pull_secret is None and public.credentials == ()
+    assert public.pull_secret == "" and public.credentials == ()
+    assert compiled.pull_secret("public") is None
 
 
 def test_a_missing_pull_secret_is_a_warning() -> None:
     plan = compile_text(PRIVATE)
     assert plan.warnings == ("image_pull_secrets: secret 'dockerconfig' is not defined; images are pulled without it",)
-    assert all(step.pull_secret is None for step in plan.steps)
+    assert all(step.pull_secret == "" for step in plan.steps)
 
 
 def test_a_malformed_pull_secret_names_the_secret_never_its_content() -> None:
@@ -78,7 +80,7 @@ def test_a_malformed_pull_secret_names_the_secret_never_its_content() -> None:
 
 
 def test_secrets_are_hidden_from_repr_and_redacted_output() -> None:
-    plan = compile_text(
+    plan = compile_stage(
         PRIVATE.replace(
             "- name: public\n  image: alpine:3.20\n",
             "- name: public\n  image: alpine:3.20\n  environment:\n    X: {from_secret: x}\n",
@@ -91,7 +93,7 @@ def test_secrets_are_hidden_from_repr_and_redacted_output() -> None:
     redacted = [obj for obj in plan.redacted_objects() if obj["kind"] == "Secret"]
     assert redacted and all(set(obj["data"].values()) == {"<redacted>"} for obj in redacted)
     # redacting never touches the plan's own objects
-    assert base64.b64decode(plan.secret["data"]["x"]) == b"x-s3cret-value"
+    assert plan.env_secret is not None and base64.b64decode(plan.env_secret["data"]["x"]) == b"x-s3cret-value"
 
 
 def test_one_container_per_pod_with_the_normalized_image() -> None:
@@ -115,7 +117,7 @@ def test_metadata_merges_and_ours_win() -> None:
     plan = compile_text(
         HEAD + "metadata:\n  namespace: ci\n  labels:\n    team: a\n    pipeline-queue.io/stage: mine\n"
         "  annotations:\n    note: hi\nsteps:\n- name: a\n  image: alpine:3\n",
-        stage_id="real",
+        stage_key="real",
     )
     meta = plan.steps[0].pod["metadata"]
     assert plan.namespace == meta["namespace"] == "ci"
@@ -128,13 +130,14 @@ def test_the_context_namespace_is_the_default() -> None:
     assert compile_text(HEAD + "steps:\n- name: a\n  image: alpine:3\n", namespace="builds").namespace == "builds"
 
 
-def test_the_default_stage_id_is_deterministic_and_distinct() -> None:
+def test_the_default_stage_key_is_deterministic_and_distinct() -> None:
     text = HEAD + "steps:\n- name: a\n  image: alpine:3\n"
     first = compile_text(text, repo="o/r", build_number=5)
-    assert first.stage_id == compile_text(text, repo="o/r", build_number=5).stage_id
-    assert first.stage_id != compile_text(text, repo="o/r", build_number=6).stage_id
-    assert first.stage_id != compile_text(text.replace("name: p", "name: q"), repo="o/r", build_number=5).stage_id
-    assert first.objects() == compile_text(text, repo="o/r", build_number=5).objects()
+    assert first.stage_key == compile_text(text, repo="o/r", build_number=5).stage_key
+    assert first.stage_key != compile_text(text, repo="o/r", build_number=6).stage_key
+    assert first.stage_key != compile_text(text.replace("name: p", "name: q"), repo="o/r", build_number=5).stage_key
+    again = compile_stage(text, repo="o/r", build_number=5).objects()
+    assert compile_stage(text, repo="o/r", build_number=5).objects() == again
 
 
 def test_services_are_detached_and_reachable_by_name() -> None:
@@ -215,7 +218,7 @@ def test_volume_mount_checks() -> None:
 
 
 def test_an_absolute_workspace_path_is_the_mount_and_the_working_directory() -> None:
-    plan: Plan = compile_text(HEAD + "workspace:\n  path: /go/src/app\nsteps:\n- name: a\n  image: alpine:3\n")
+    plan: StagePlan = compile_text(HEAD + "workspace:\n  path: /go/src/app\nsteps:\n- name: a\n  image: alpine:3\n")
     container = plan.steps[0].pod["spec"]["containers"][0]
     assert container["workingDir"] == "/go/src/app"
     assert container["volumeMounts"][0]["mountPath"] == "/go/src/app"
@@ -237,6 +240,6 @@ def test_depends_on_the_implicit_clone_step_waits_for_nothing():
         "- name: build\n  image: golang:1.22\n  commands: [go build]\n  depends_on: [clone]\n"
         "- name: test\n  image: golang:1.22\n  commands: [go test]\n  depends_on: [build]\n"
     )
-    plan = compile_pipeline(loaded.pipelines[0].pipeline, BuildContext())
+    plan = compile_pipeline(loaded.pipelines[0].pipeline, BuildContext()).plan
     assert plan.step("build").depends_on == ()
     assert plan.step("test").depends_on == ("build",)

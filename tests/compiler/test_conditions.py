@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_queue.reconcile.conditions import (
+from pipeline_queue.compiler.conditions import (
     BuildFacts,
     RunPolicy,
     condition_matches,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipeline_queue.compiler.environ import encode_setting, literal, plugin_variable
 from pipeline_queue.errors import CompileError
-from tests.compiler.conftest import compile_text, env_of, kube_expand
+from tests.compiler.conftest import compile_stage, compile_text, env_of, kube_expand
 
 LAYERED = """
 kind: pipeline
@@ -151,30 +151,33 @@ def test_settings_become_plugin_variables(key: str, variable: str) -> None:
 
 
 def test_from_secret_is_a_reference_to_the_stage_secret() -> None:
-    plan = compile_text(
+    compiled = compile_stage(
         "kind: pipeline\ntype: kubernetes\nname: s\nsteps:\n- name: p\n  image: plugins/docker:20\n"
         "  environment:\n    TOKEN: {from_secret: token}\n"
         "  settings:\n    password: {from_secret: docker/password}\n",
         secrets={"token": "t0ken-value", "docker/password": "pa55-value", "other": "never-used"},
-        stage_id="s1",
+        stage_key="s1",
     )
-    env = env_of(plan.steps[0].pod)
+    env = env_of(compiled.plan.steps[0].pod)
     assert env["TOKEN"] == {"secretKeyRef": {"name": "pq-s1-env", "key": "token", "optional": True}}
     password_ref = env["PLUGIN_PASSWORD"]["secretKeyRef"]
     assert password_ref["name"] == "pq-s1-env"
-    assert plan.secret is not None
-    assert plan.secret["metadata"]["name"] == "pq-s1-env"
-    assert plan.secret["type"] == "Opaque"
-    assert set(plan.secret["data"]) == {"token", password_ref["key"]}
-    assert plan.warnings == ()
+    secret = compiled.env_secret
+    assert secret is not None
+    assert secret["metadata"]["name"] == "pq-s1-env"
+    assert secret["type"] == "Opaque"
+    assert set(secret["data"]) == {"token", password_ref["key"]}
+    assert compiled.plan.secrets == ("pq-s1-env",)
+    assert compiled.plan.warnings == ()
 
 
 def test_a_missing_secret_is_a_warning_and_no_key() -> None:
-    plan = compile_text(
+    compiled = compile_stage(
         "kind: pipeline\ntype: kubernetes\nname: s\nsteps:\n- name: p\n  image: alpine:3\n"
         "  environment:\n    TOKEN: {from_secret: nowhere}\n"
     )
-    assert plan.secret is None
+    assert compiled.env_secret is None and compiled.secrets == ()
+    plan = compiled.plan
     assert plan.warnings == ("from_secret: secret 'nowhere' is not defined; the variables that use it are left unset",)
     assert env_of(plan.steps[0].pod)["TOKEN"]["secretKeyRef"]["optional"] is True
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import latest_version
 
-from pipeline_queue.compiler import BuildContext, CompilerSettings, Plan, compile_pipeline
+from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, compile_pipeline
 from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.pull import PullSettings
 from pipeline_queue.spec.loader import load_text
@@ -59,15 +59,16 @@ def load_case(name: str) -> tuple[Any, BuildContext, CompilerSettings]:
     return loaded.pipelines[0].pipeline, context, settings
 
 
-def compile_case(name: str) -> Plan:
+def compile_case(name: str) -> CompiledStage:
     pipeline, context, settings = load_case(name)
     return compile_pipeline(pipeline, context, settings=settings)
 
 
-def summary(plan: Plan) -> dict[str, Any]:
+def summary(compiled: CompiledStage) -> dict[str, Any]:
+    plan = compiled.plan
     return {
         "pipeline": plan.pipeline,
-        "stage_id": plan.stage_id,
+        "stage_id": plan.stage_key,
         "namespace": plan.namespace,
         "warnings": list(plan.warnings),
         "steps": [
@@ -82,11 +83,11 @@ def summary(plan: Plan) -> dict[str, Any]:
                 "credentials": [[c.secret, c.key, c.username] for c in step.credentials],
                 "depends_on": list(step.depends_on),
                 "detach": step.detach,
-                "failure": step.failure,
+                "failure": "ignore" if step.ignore_failure else "fail",
             }
-            for step in (*plan.services, *plan.steps)
+            for step in plan.all_steps
         ],
-        "objects": plan.objects(),
+        "objects": compiled.objects(),
     }
 
 
@@ -120,17 +121,19 @@ def test_every_object_validates_against_the_kubernetes_schema(name: str) -> None
 
 @pytest.mark.parametrize("name", GOOD_CASES)
 def test_every_object_carries_the_stage_labels(name: str) -> None:
-    plan = compile_case(name)
-    for obj in plan.objects():
+    compiled = compile_case(name)
+    for obj in compiled.objects():
         labels = obj["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "pipeline-queue"
         assert labels["pipeline-queue.io/stage"]
         assert labels["pipeline-queue.io/build"]
         assert labels["pipeline-queue.io/repo"]
-        assert obj["metadata"]["namespace"] == plan.namespace
-    for step in (*plan.services, *plan.steps):
-        for obj in step.objects():
-            assert obj["metadata"]["labels"]["pipeline-queue.io/step"] == step.slug
+        assert obj["metadata"]["namespace"] == compiled.plan.namespace
+    for step in compiled.plan.all_steps:
+        pull_secret = compiled.pull_secret(step.name)
+        for obj in (pull_secret, step.pod, step.service):
+            if obj is not None:
+                assert obj["metadata"]["labels"]["pipeline-queue.io/step"] == step.slug
 
 
 def secret_values(context: BuildContext) -> set[str]:
@@ -165,7 +168,8 @@ def test_no_secret_value_is_ever_shown(name: str) -> None:
             str(plan.redacted_objects()),
             repr(plan),
             str(plan),
-            *plan.warnings,
+            json.dumps(plan.plan.to_json()),
+            *plan.plan.warnings,
         ]
     for value in secret_values(context):
         for text in shown:

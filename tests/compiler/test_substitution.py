@@ -17,7 +17,7 @@ from pipeline_queue.compiler.envsubst_funcs import apply
 from pipeline_queue.compiler.substitution import STEP_ONLY_VARIABLES, drone_parameters, go_quote
 from pipeline_queue.errors import CompileError
 from pipeline_queue.spec.loader import load_text
-from tests.compiler.conftest import compile_text, env_of, kube_expand
+from tests.compiler.conftest import compile_stage, compile_text, env_of, kube_expand
 
 VAR01 = {"var01": "abcdEFGH28ij"}
 PATH_NAME = {"path_name": "/home/bozo/ideas/thoughts.for.today"}
@@ -180,6 +180,23 @@ def test_envsubst_quirks(text: str, expected: str) -> None:
     assert substitute(text, variables) == expected
 
 
+# Trim globs are registry/gostd.path_match with envsubst's edit (`*` and `?` match `/`), per character.
+@pytest.mark.parametrize(
+    ("operator", "value", "pattern", "expected"),
+    [
+        ("#", "a/b/c", "??", "b/c"),  # `?` matches `/`, where filepath.Match's does not
+        ("##", "a/b/c", "a*", ""),  # so does a trailing `*`
+        ("##", "€", "*??", "€"),  # per character: on envsubst's bytes `??` would match inside the `€`
+        ("#", "\ud800x", "?", "x"),  # any string, a lone surrogate too
+        ("#", "main", "x[", "main"),  # a malformed rest after a mismatch: nothing trimmed, as for `m[`
+    ],
+)
+def test_trim_globs_cross_slashes_and_match_whole_characters(
+    operator: str, value: str, pattern: str, expected: str
+) -> None:
+    assert apply(operator, value, args=[pattern]) == expected
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
@@ -324,16 +341,17 @@ def test_a_multi_line_value_is_go_quoted_as_drone_does() -> None:
 
 
 def test_a_secret_value_is_never_substituted() -> None:
-    plan = compile_text(
+    compiled = compile_stage(
         HEAD + "steps:\n- name: s\n  image: alpine:3\n  environment:\n    TOKEN: {from_secret: token}\n"
         "  commands:\n  - echo ${TOKEN} ${token} $${TOKEN}\n",
         secrets={"token": "s3cr3t-${DRONE_BRANCH}", "TOKEN": "an0ther-s3cr3t"},
     )
+    plan = compiled.plan
     script = env_of(plan.steps[0].pod)["DRONE_SCRIPT"]
     assert "echo   $${TOKEN}" in script
     assert "s3cr3t" not in str(plan.steps[0].pod)
-    assert plan.secret is not None
-    assert base64.b64decode(plan.secret["data"]["token"]).decode() == "s3cr3t-${DRONE_BRANCH}"
+    assert compiled.env_secret is not None
+    assert base64.b64decode(compiled.env_secret["data"]["token"]).decode() == "s3cr3t-${DRONE_BRANCH}"
     assert [warning.split(" is replaced")[0] for warning in plan.warnings] == [
         "step 's': commands[0]: ${TOKEN}",
         "step 's': commands[0]: ${token}",

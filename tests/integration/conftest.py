@@ -37,7 +37,7 @@ from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from tests import polling
 from tests.conftest import ROOT
 from workers.app import QueueApp, make_app
-from workers.tasks import send_advances
+from workers.enqueue import enqueue_advance
 
 SHARED = "redis://127.0.0.1:6379/9"
 BUILD_TIMEOUT = 90.0
@@ -98,7 +98,7 @@ class Environment:
                            settings=settings, sessions=self.sessions, kube=self.kube, send=self.send)
 
     def send(self, stage_ids: Any) -> int:
-        return send_advances(self.sender, stage_ids)
+        return enqueue_advance(self.sender, stage_ids)
 
     def detail(self, build_id: int) -> BuildDetail:
         with self.sessions.begin() as session:
@@ -143,7 +143,7 @@ def _worker(url: str, prefix: str, *, data_dir: Path, cluster: DevCluster, names
         "PQ_DATA_DIR": str(data_dir),
         "KUBECONFIG": str(cluster.kubeconfig_path),
         "PQ_NAMESPACE": namespace,
-        "PQ_TEST_BROKER_URL": url,
+        "REDIS_URL": url,
         "PQ_TEST_KEY_PREFIX": prefix,
     }
     return subprocess.Popen(
@@ -183,7 +183,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environmen
         settings = Settings(run=RunConfig(namespace=namespace))
         sender = make_app(settings, broker_url=url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
-        watcher = PodWatcher(api, send=lambda stage_id: send_advances(sender, [stage_id]),
+        watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),
                              options=WatchOptions(timeout_seconds=5, backoff=0.2))
         thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
         thread.start()

@@ -25,11 +25,11 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline_queue import store
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.producer import SubmittedBuild, submit_file
-from pipeline_queue.reconcile.plan import StagePlan
 from pipeline_queue.settings import RunConfig, Settings
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
@@ -37,7 +37,7 @@ from tests import polling
 from tests.conftest import ROOT
 from tests.kube.flaky_proxy import FlakyProxy
 from workers.app import QueueApp, make_app
-from workers.tasks import send_advances
+from workers.enqueue import enqueue_advance
 
 BUILD_TIMEOUT = 150.0
 """Seconds a build may take: generous, for a loaded two-core machine running several worker processes."""
@@ -146,7 +146,7 @@ class Workers:
             "PQ_DATA_DIR": str(self.data_dir),
             "KUBECONFIG": str(kubeconfig),
             "PQ_NAMESPACE": self.namespace,
-            "PQ_TEST_BROKER_URL": self.broker_url,
+            "REDIS_URL": self.broker_url,
             "PQ_TEST_KEY_PREFIX": self.prefix,
             "PQ_TEST_VISIBILITY_TIMEOUT": str(self.visibility),
         }
@@ -209,7 +209,7 @@ class Stack:
         path.write_text(text)
         return submit_file(path, repo=repo, branch="main", commit="c" * 40, event="push", secrets=secrets or {},
                            settings=self.settings, sessions=self.sessions, kube=self.kube,
-                           send=lambda ids: send_advances(self.sender, ids))
+                           send=lambda ids: enqueue_advance(self.sender, ids))
 
     def build(self, build_id: int) -> BuildDetail:
         with self.sessions.begin() as session:
@@ -236,7 +236,7 @@ class Stack:
 
     def pod_names(self, detail: BuildDetail) -> list[str]:
         """The pods the build's plans name (one per step)."""
-        return [step.pod_name for stage in detail.stages for step in StagePlan.from_json(stage.plan).steps]
+        return [step.pod_name for stage in detail.stages for step in StagePlan.from_json(stage.plan).all_steps]
 
     def kubeconfig_for(self, server: str) -> Path:
         """A kubeconfig like the cluster's, pointing at `server` (a proxy in front of it)."""
@@ -258,7 +258,7 @@ def stack(tmp: Path, *, broker_url: str, visibility: float = 3600) -> Iterator[S
         settings = Settings(run=RunConfig(namespace=namespace))
         sender = make_app(settings, broker_url=broker_url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
-        watcher = PodWatcher(api, send=lambda stage_id: send_advances(sender, [stage_id]),
+        watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),
                              options=WatchOptions(timeout_seconds=5, backoff=0.2))
         thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
         thread.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline_queue.broker import redis_client
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import LOG_PREFIX
 from pipeline_queue.commands.builds import detail_document
@@ -26,7 +27,7 @@ from tests.integration.cache_support import (
     run_scenario,
 )
 from tests.integration.conftest import PRIVATE_IMAGE, PRIVATE_PASSWORD, PRIVATE_REGISTRY
-from workers.cache_tasks import cache_prefix, redis_client
+from workers.resources import cache_prefix
 
 MODE = "warn"
 PRIVATE_NAME = "registry.pq.test/team/app"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import kubernetes
 import pytest
 
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.kube import make_api_client
-from pipeline_queue.reconcile.plan import StagePlan
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.vocabulary import Status
 from tests.integration.cache_support import (

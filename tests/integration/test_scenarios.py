@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from pipeline_queue.commands.common import load_secrets_file
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.kube import Kube
 from pipeline_queue.producer import cancel_build
-from pipeline_queue.reconcile.plan import StagePlan
 from pipeline_queue.store import BuildDetail, StageRecord, StepRecord, get_build
 from pipeline_queue.vocabulary import Status
 from tests.conftest import run_cli

@@ -2,46 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from pipeline_queue.producer import UPSTREAM_KEY, may_start, release_waiting
+from pipeline_queue.producer import may_start, release_waiting
 from pipeline_queue.store import (
     NewBuild,
     NewStage,
-    NewStep,
-    create_build,
-    create_engine,
-    database_url,
     finish_build,
     finish_stage,
     get_build,
-    migrate,
-    session_factory,
 )
 from pipeline_queue.vocabulary import Status
+from tests.store.builders import pipeline_text, planned_build
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):
-    url = database_url(data_dir=tmp_path)
-    migrate(url)
-    engine = create_engine(url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-def stage(name: str, *depends_on: str, on_success: bool = True, on_failure: bool = False) -> NewStage:
-    plan = {UPSTREAM_KEY: {"success": on_success, "failure": on_failure}}
-    return NewStage(name=name, plan=plan, steps=(NewStep(name="s", image="alpine"),), depends_on=depends_on)
+def stage(name: str, *depends_on: str, trigger: str = "") -> tuple[NewStage, str]:
+    """A waiting stage and its pipeline, whose trigger's `status` says when it runs after its upstream."""
+    header = f"trigger: {{status: [{trigger}]}}\n" if trigger else ""
+    return NewStage(name=name, depends_on=depends_on), pipeline_text(name, "s=alpine:3.19", header=header)
 
 
 @pytest.fixture
 def build(sessions):
-    stages = [stage("a"), stage("b", "a"), stage("c", "b"), stage("notify", "a", on_success=False, on_failure=True)]
+    stages = [stage("a"), stage("b", "a"), stage("c", "b"), stage("notify", "a", trigger="failure")]
     with sessions.begin() as session:
-        detail = create_build(session, NewBuild(repo="octo/app", event="push"), stages=stages)
+        detail = planned_build(session, NewBuild(repo="octo/app", event="push"), stages)
     return {record.name: record.id for record in detail.stages}
 
 

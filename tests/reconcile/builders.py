@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline_queue.compiler import BuildContext, Plan, compile_pipeline
-from pipeline_queue.reconcile.plan import StagePlan, stage_plan
+from pipeline_queue.compiler import BuildContext, CompiledStage, StagePlan, compile_pipeline
 from pipeline_queue.spec.loader import load_text
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def compile_text(text: str, *, secrets: Mapping[str, str] | None = None, **context: Any) -> Plan:
+def compile_text(text: str, *, secrets: Mapping[str, str] | None = None, **context: Any) -> CompiledStage:
     loaded = load_text(text, filename="test.yml")
     assert len(loaded.pipelines) == 1
     return compile_pipeline(loaded.pipelines[0].pipeline, BuildContext(secrets=dict(secrets or {}), **context))
@@ -21,10 +20,7 @@ def compile_text(text: str, *, secrets: Mapping[str, str] | None = None, **conte
 
 def plan_of(text: str, **context: Any) -> StagePlan:
     """The stored plan of a pipeline, read back from its JSON as a worker reads it."""
-    loaded = load_text(text, filename="test.yml")
-    pipeline = loaded.pipelines[0].pipeline
-    plan = compile_pipeline(pipeline, BuildContext(**context))
-    return StagePlan.from_json(stage_plan(plan, image_pull_secrets=pipeline.image_pull_secrets).to_json())
+    return StagePlan.from_json(compile_text(text, **context).plan.to_json())
 
 
 def stamp(moment: datetime) -> str:

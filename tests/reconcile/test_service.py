@@ -6,27 +6,23 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import kubernetes
 import pytest
 
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.kube import Kube, RetryPolicy, make_api_client
-from pipeline_queue.reconcile.objects import publish_secrets
-from pipeline_queue.reconcile.plan import new_stage
+from pipeline_queue.kube.stage import publish_secrets
 from pipeline_queue.reconcile.service import AdvanceResult, advance_stage
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
     NewBuild,
+    NewStage,
     create_build,
-    create_engine,
-    database_url,
     get_log,
     get_stage,
-    migrate,
     request_cancel,
-    session_factory,
+    set_stage_plan,
 )
 from pipeline_queue.vocabulary import Status
 from tests.reconcile.builders import compile_text
@@ -55,27 +51,22 @@ def namespace(cluster: DevCluster) -> str:
     return name
 
 
-@pytest.fixture
-def sessions(tmp_path: Path):
-    url = database_url(data_dir=tmp_path)
-    migrate(url)
-    engine = create_engine(url)
-    yield session_factory(engine)
-    engine.dispose()
-
 
 class Run:
     """One enqueued stage: the producer's part done (Secrets in Kubernetes, build in the store)."""
 
     def __init__(self, text: str, *, namespace: str, sessions, kube: Kube, secrets=None) -> None:
-        self.plan = compile_text(text, namespace=namespace, stage_id=uuid.uuid4().hex[:8], secrets=secrets)
+        self.compiled = compiled = compile_text(text, namespace=namespace, stage_key=uuid.uuid4().hex[:8],
+                                                secrets=secrets)
+        self.plan = compiled.plan
         self.sessions, self.kube, self.namespace = sessions, kube, namespace
-        publish_secrets(self.plan, kube=kube)
+        publish_secrets(compiled, kube=kube)
         with sessions.begin() as session:
             detail = create_build(session, NewBuild(repo="octo/app", event="push", branch="main"),
-                                  stages=[new_stage(self.plan)])
-        self.stored_plan = detail.stages[0].plan
-        self.build_id, self.stage_id = detail.build.id, detail.stages[0].id
+                                  stages=[NewStage(name=self.plan.pipeline)])
+            stage = set_stage_plan(session, detail.stages[0].id, self.plan)
+        self.stored_plan = stage.plan
+        self.build_id, self.stage_id = detail.build.id, stage.id
         self.pod_uids: dict[str, set[str]] = {}
         self.policies: dict[str, str] = {}
 
@@ -151,7 +142,8 @@ def test_a_stage_runs_to_success_and_leaves_nothing_behind(namespace, sessions, 
 def test_secret_values_reach_the_pod_but_never_the_database_nor_the_log(namespace, sessions, kube):
     run = Run(PIPELINE, namespace=namespace, sessions=sessions, kube=kube, secrets={"greeting": "s3cr3t-value"})
     assert "s3cr3t-value" not in repr(run.stored_plan)
-    assert run.stored_plan["secrets"] == [run.plan.secret["metadata"]["name"]]
+    assert run.compiled.env_secret is not None
+    assert run.stored_plan["secrets"] == [run.compiled.env_secret["metadata"]["name"]]
     assert run.until_finished().status is Status.SUCCESS
     assert run.log(run.stage().steps[0].id).endswith("building ********\n")  # masked, as Drone does
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pipeline_queue.reconcile.conditions import BuildFacts
-from pipeline_queue.reconcile.plan import StagePlan
+from pipeline_queue.compiler import StagePlan
+from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.reconcile.state import (
     CreateStep,
     DeleteObjects,
     FetchLog,
     FinishStage,
+    RecordPull,
     RecordStep,
     StageView,
     Timeouts,
@@ -63,7 +64,7 @@ steps:
 
 
 def view(plan: StagePlan, *pods: dict, statuses: dict[str, Status] | None = None, **fields) -> StageView:
-    steps = {step.name: Status.PENDING for step in plan.steps}
+    steps = {step.name: Status.PENDING for step in plan.all_steps}
     steps.update(statuses or {})
     fields.setdefault("started", NOW - timedelta(seconds=60))
     fields.setdefault("facts", BuildFacts(repo="octo/app", branch="main", event="push", ref="refs/heads/main"))
@@ -92,9 +93,10 @@ def test_a_pod_that_exists_is_never_created_again():
 def test_running_pod_is_recorded_once_with_node_and_image_id():
     plan = plan_of(TWO_STEPS)
     decision = decide(view(plan, running(plan, "build", node="node-2")))
-    [record] = decision.actions
+    [record, pull] = decision.actions
     assert record == RecordStep("build", Status.RUNNING, node="node-2",
                                 image_id="docker.io/library/alpine@sha256:" + "a" * 64)
+    assert pull == RecordPull("build", node="node-2", image_id=record.image_id, digest="sha256:" + "a" * 64)
     again = decide(view(plan, running(plan, "build"), statuses={"build": Status.RUNNING}))
     assert again.actions == ()
 
@@ -106,10 +108,12 @@ def test_success_runs_the_next_step_on_the_same_node_then_finishes():
     assert decision.actions[1].status is Status.SUCCESS and decision.actions[1].exit_code == 0
     assert decision.actions[2] == CreateStep("test", node="node-2", deadline_seconds=3540)
     done = decide(view(plan, exited(plan, "build"), exited(plan, "test"), statuses={"build": Status.SUCCESS}))
+    image_id = "docker.io/library/alpine@sha256:" + "a" * 64
     assert done.actions == (
         FetchLog("test"),
-        RecordStep("test", Status.SUCCESS, exit_code=0, node="node-1",
-                   image_id="docker.io/library/alpine@sha256:" + "a" * 64),
+        RecordStep("test", Status.SUCCESS, exit_code=0, node="node-1", image_id=image_id),
+        # A step that ran and finished between two looks: its pull is recorded as it is first seen.
+        RecordPull("test", node="node-1", image_id=image_id, digest="sha256:" + "a" * 64),
         FinishStage(),
         DeleteObjects(),
     )

@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pipeline_queue.compiler import CredentialSource, StagePlan
 from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.store import (
-    CredentialSource,
     NewStage,
-    NewStep,
     create_build,
     create_repository_if_missing,
     finish_build,
@@ -27,13 +26,12 @@ from pipeline_queue.store import (
 )
 from pipeline_queue.vocabulary import Status, StepKind
 from tests.conftest import ROOT
-from tests.store.builders import new_build, two_stages
+from tests.store.builders import new_build, pipeline_text, planned_build, two_stage_build
 
 
 def test_a_new_build_has_its_stages_steps_and_empty_logs(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(message="fix: things", author="octocat", trigger="@hook"),
-                              stages=two_stages())
+        detail = two_stage_build(session, new_build(message="fix: things", author="octocat", trigger="@hook"))
     build = detail.build
     assert (build.repo, build.number, build.status, build.event) == ("octo/hello", 1, Status.PENDING, "push")
     assert (build.branch, build.ref, build.commit) == ("main", "refs/heads/main", "a" * 40)
@@ -44,8 +42,9 @@ def test_a_new_build_has_its_stages_steps_and_empty_logs(sessions):
         ("build", 1, ()), ("deploy", 2, ("build",))
     ]
     first = detail.stages[0]
-    assert first.plan == {"pods": [{"name": "pq-1-test"}]}
-    assert (first.status, first.version, first.timeout_seconds, first.namespace) == (Status.PENDING, 1, 3600, "")
+    assert StagePlan.from_json(first.plan).stage_key == str(first.id)
+    # created at version 1, planned at 2
+    assert (first.status, first.version, first.timeout_seconds, first.namespace) == (Status.PENDING, 2, 3600, "")
     assert detail.stages[1].timeout_seconds == 600
     assert [(step.name, step.number, step.kind, step.status) for step in first.steps] == [
         ("db", 1, StepKind.SERVICE, Status.PENDING),
@@ -61,18 +60,19 @@ def test_a_new_build_has_its_stages_steps_and_empty_logs(sessions):
 
 def test_get_build_reads_back_what_create_build_returned(sessions):
     with sessions.begin() as session:
-        created = create_build(session, new_build(), stages=two_stages())
+        created = two_stage_build(session, new_build())
     with sessions() as session:
         assert get_build(session, created.build.id) == created
         assert get_build(session, created.build.id + 1000) is None
 
 
 def test_a_step_keeps_where_its_credentials_come_from(sessions):
-    source = CredentialSource(secret="dockerconfig", registry="registry.example.com", username="ci-bot")
-    stage = NewStage(name="private", plan={}, steps=(NewStep(name="s", image="registry.example.com/a:1",
-                                                             credential_source=source),))
+    source = CredentialSource(secret="dockerconfig", key="registry.example.com", username="ci-bot")
+    config = '{"auths": {"registry.example.com": {"username": "ci-bot", "password": "pw-not-real-2210"}}}'
+    text = pipeline_text("private", "s=registry.example.com/a:1", header="image_pull_secrets: [dockerconfig]\n")
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=[stage])
+        detail = planned_build(session, new_build(), [(NewStage(name="private"), text)],
+                               secrets={"dockerconfig": config})
     assert detail.stages[0].steps[0].credential_source == source
 
 
@@ -92,7 +92,7 @@ def test_concurrent_creates_get_unique_increasing_numbers(sessions):
         numbers = []
         for _ in range(per_thread):
             with sessions.begin() as session:
-                numbers.append(create_build(session, new_build("octo/race"), stages=two_stages()).build.number)
+                numbers.append(two_stage_build(session, new_build("octo/race")).build.number)
         return numbers
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -149,17 +149,14 @@ def test_the_same_repository_is_created_once(sessions):
     assert first == again
 
 
-def test_names_that_would_collide_are_refused(sessions):
-    stage = NewStage(name="build", plan={}, steps=(NewStep(name="a", image="x"), NewStep(name="a", image="y")))
-    with sessions.begin() as session, pytest.raises(UsageError, match="two steps named 'a'"):
-        create_build(session, new_build(), stages=[stage])
+def test_pipeline_names_that_would_collide_are_refused(sessions):
     with sessions.begin() as session, pytest.raises(UsageError, match="two pipelines are named 'build'"):
-        create_build(session, new_build(), stages=[NewStage(name="build", plan={})] * 2)
+        create_build(session, new_build(), stages=[NewStage(name="build")] * 2)
 
 
 def test_cancelling_sets_the_flag_until_the_build_is_finished(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=[NewStage(name="only", plan={})])
+        detail = create_build(session, new_build(), stages=[NewStage(name="only")])
         build_id, stage_id = detail.build.id, detail.stages[0].id
     with sessions.begin() as session:
         assert request_cancel(session, build_id).cancel_requested is True
@@ -178,7 +175,7 @@ def test_a_finished_build_ignores_a_late_cancel(sessions):
 
 def test_a_build_finishes_only_when_every_stage_has(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=two_stages())
+        detail = two_stage_build(session, new_build())
     build_id, (first, second) = detail.build.id, detail.stages
     when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     with sessions.begin() as session:

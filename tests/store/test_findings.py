@@ -7,14 +7,14 @@ import pytest
 from pipeline_queue.errors import UsageError
 from pipeline_queue.store import add_finding, create_build, get_build
 from pipeline_queue.vocabulary import FindingKind
-from tests.store.builders import new_build, two_stages
+from tests.store.builders import new_build, two_stage_build
 
 PRIVATE = "registry.example.com/team/app:1"
 
 
 def test_the_same_finding_is_recorded_once(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=two_stages())
+        detail = two_stage_build(session, new_build())
         build_id, step_id = detail.build.id, detail.stages[0].steps[1].id
         first = add_finding(session, build_id=build_id, step_id=step_id, kind=FindingKind.LEAK, image=PRIVATE,
                             node="node-1", mode="warn", action="recorded", detail="cached by build 3")
@@ -28,7 +28,7 @@ def test_the_same_finding_is_recorded_once(sessions):
 
 def test_findings_differ_by_step_kind_image_and_node(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=two_stages())
+        detail = two_stage_build(session, new_build())
         build_id, steps = detail.build.id, detail.stages[0].steps
         base = {"build_id": build_id, "kind": FindingKind.RISK, "image": PRIVATE, "mode": "warn", "action": "recorded"}
         outcomes = [

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from pipeline_queue.store import add_finding, create_build
+from pipeline_queue.store import add_finding
 from pipeline_queue.store.findings import list_findings
 from pipeline_queue.store.pulls import NewPull, first_credentialed_pull, list_pulls, record_pull
 from pipeline_queue.vocabulary import FindingKind
-from tests.store.builders import new_build, two_stages
+from tests.store.builders import new_build, two_stage_build
 
 IMAGE = "registry.example.com/team/deployer:2"
 DIGEST = "sha256:" + "d" * 64
@@ -25,7 +25,7 @@ def _pull(build_id: int, step_id: int, *, credentialed: bool, repo: str = "octo/
 
 def test_a_step_keeps_one_pull_record_however_often_its_pod_is_seen(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=two_stages())
+        detail = two_stage_build(session, new_build())
         step_id = detail.stages[1].steps[0].id
         assert record_pull(session, _pull(detail.build.id, step_id, credentialed=True), at=T0)
         assert not record_pull(session, _pull(detail.build.id, step_id, credentialed=False))
@@ -37,9 +37,9 @@ def test_a_step_keeps_one_pull_record_however_often_its_pod_is_seen(sessions):
 
 def test_the_first_credentialed_pull_of_a_digest_names_its_build_and_repository(sessions):
     with sessions.begin() as session:
-        early = create_build(session, new_build("acme/secret"), stages=two_stages())
-        late = create_build(session, new_build("acme/later"), stages=two_stages())
-        anonymous = create_build(session, new_build("acme/other"), stages=two_stages())
+        early = two_stage_build(session, new_build("acme/secret"))
+        late = two_stage_build(session, new_build("acme/later"))
+        anonymous = two_stage_build(session, new_build("acme/other"))
         record_pull(session, _pull(anonymous.build.id, anonymous.stages[1].steps[0].id, credentialed=False),
                     at=T0 - timedelta(hours=1))
         record_pull(session, _pull(late.build.id, late.stages[1].steps[0].id, credentialed=True, repo="acme/later"),
@@ -60,7 +60,7 @@ def test_the_pulls_table_has_no_column_for_a_password_or_a_secret(engine):
 
 def test_findings_are_listed_by_build_and_by_step(sessions):
     with sessions.begin() as session:
-        detail = create_build(session, new_build(), stages=two_stages())
+        detail = two_stage_build(session, new_build())
         first, second = detail.stages[0].steps[1].id, detail.stages[1].steps[0].id
         for step_id in (first, second):
             add_finding(session, build_id=detail.build.id, step_id=step_id, kind=FindingKind.RISK, image=IMAGE,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pipeline_queue.store as store
-from pipeline_queue.store import CredentialSource, NewStep
+from pipeline_queue.compiler import CredentialSource
 from pipeline_queue.store.models import Base
 from pipeline_queue.vocabulary import Status, combined_status
 
@@ -19,7 +19,7 @@ SECRET_WORDS = {"password", "passwd", "pass", "token", "auth", "value"}
 
 def _names_in_api() -> set[str]:
     names = set()
-    for record in (CredentialSource, NewStep, store.NewBuild, store.NewStage, store.StepRecord):
+    for record in (CredentialSource, store.NewBuild, store.NewStage, store.StepRecord):
         names |= {field.name for field in dataclasses.fields(record)}
     for function in (store.create_build, store.update_step, store.add_finding, store.finish_stage):
         names |= set(inspect.signature(function).parameters)
@@ -34,11 +34,11 @@ def test_no_field_parameter_or_column_can_hold_a_password():
 
 def test_a_credential_source_refuses_a_password():
     with pytest.raises(TypeError):
-        CredentialSource(secret="dockerconfig", registry="ghcr.io", username="ci", password="hunter2")  # type: ignore[call-arg]
+        CredentialSource(secret="dockerconfig", key="ghcr.io", username="ci", password="hunter2")  # type: ignore[call-arg]
 
 
 def test_records_are_frozen():
-    source = CredentialSource(secret="dockerconfig", registry="ghcr.io", username="ci")
+    source = CredentialSource(secret="dockerconfig", key="ghcr.io", username="ci")
     with pytest.raises(dataclasses.FrozenInstanceError):
         source.username = "other"  # type: ignore[misc]
 

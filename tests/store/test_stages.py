@@ -9,7 +9,6 @@ import pytest
 from pipeline_queue.errors import StaleStateError, StoreError, UsageError
 from pipeline_queue.store import (
     active_stages,
-    create_build,
     finish_stage,
     get_build,
     get_stage,
@@ -18,7 +17,7 @@ from pipeline_queue.store import (
     update_step,
 )
 from pipeline_queue.vocabulary import Status
-from tests.store.builders import new_build, two_stages
+from tests.store.builders import new_build, two_stage_build
 
 T1 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 T2 = datetime(2030, 1, 1, 12, 30, 0, tzinfo=UTC)
@@ -27,7 +26,7 @@ T2 = datetime(2030, 1, 1, 12, 30, 0, tzinfo=UTC)
 @pytest.fixture
 def build(sessions):
     with sessions.begin() as session:
-        return create_build(session, new_build(), stages=two_stages())
+        return two_stage_build(session, new_build())
 
 
 def _finish_steps(session, stage, *statuses: Status) -> None:
@@ -42,7 +41,7 @@ def test_starting_a_stage_starts_its_build_once(sessions, build):
         started = start_stage(session, stage.id, namespace="pq-1", at=T1)
         again = start_stage(session, stage.id, namespace="other", at=T2)
         detail = get_build(session, build.build.id)
-    assert (started.status, started.namespace, started.started, started.version) == (Status.RUNNING, "pq-1", T1, 2)
+    assert (started.status, started.namespace, started.started, started.version) == (Status.RUNNING, "pq-1", T1, 3)
     assert again == started
     assert detail is not None and (detail.build.status, detail.build.started) == (Status.RUNNING, T1)
 
@@ -64,7 +63,7 @@ def test_a_stage_finishes_with_the_worst_outcome_of_its_counted_steps(sessions, 
         start_stage(session, stage.id, at=T1)
         _finish_steps(session, stage, service, test, lint)
         finished = finish_stage(session, stage.id, at=T2)
-    assert (finished.status, finished.finished, finished.version) == (expected, T2, 3)
+    assert (finished.status, finished.finished, finished.version) == (expected, T2, 4)
 
 
 def test_finishing_skips_pending_steps_and_kills_running_ones(sessions, build):
@@ -93,11 +92,12 @@ def test_a_finished_stage_never_changes(sessions, build):
 def test_a_write_decided_on_an_old_reading_is_refused(sessions, build):
     stage = build.stages[0]
     with sessions.begin() as session:
-        start_stage(session, stage.id, expected_version=1)
-    with sessions.begin() as session, pytest.raises(StaleStateError, match=r"version 2, not 1"):
+        start_stage(session, stage.id, expected_version=stage.version)
+    with sessions.begin() as session, pytest.raises(StaleStateError, match=rf"version {stage.version + 1}, not "):
         finish_stage(session, stage.id, status=Status.SUCCESS, expected_version=stage.version)
     with sessions.begin() as session:
-        assert finish_stage(session, stage.id, status=Status.SUCCESS, expected_version=2).status is Status.SUCCESS
+        assert finish_stage(session, stage.id, status=Status.SUCCESS,
+                            expected_version=stage.version + 1).status is Status.SUCCESS
 
 
 def test_active_stages_are_what_the_resync_must_look_at(sessions, build):

@@ -12,14 +12,13 @@ from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.store import (
     StepRecord,
     append_log,
-    create_build,
     get_log,
     get_stage,
     set_log,
     update_step,
 )
 from pipeline_queue.vocabulary import Status
-from tests.store.builders import new_build, two_stages
+from tests.store.builders import new_build, two_stage_build
 
 T1 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 T2 = datetime(2030, 1, 1, 12, 5, 0, tzinfo=UTC)
@@ -30,7 +29,7 @@ T3 = datetime(2030, 1, 1, 12, 9, 0, tzinfo=UTC)
 def step(sessions) -> StepRecord:
     """The pending `test` step of a new build."""
     with sessions.begin() as session:
-        return create_build(session, new_build(), stages=two_stages()).stages[0].steps[1]
+        return two_stage_build(session, new_build()).stages[0].steps[1]
 
 
 @pytest.fixture

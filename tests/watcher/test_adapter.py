@@ -11,6 +11,7 @@ import kubernetes
 import pytest
 
 from pipeline_queue.devcluster.cluster import DevCluster
+from pipeline_queue.kube import Kube
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from pipeline_queue.watcher.state import WatchState
 
@@ -44,7 +45,7 @@ def run_watcher() -> Iterator[Callable[..., PodWatcher]]:
     started: list[tuple[PodWatcher, threading.Thread]] = []
 
     def start(client: kubernetes.client.ApiClient, send: Recorder, *, state: WatchState | None = None) -> PodWatcher:
-        watcher = PodWatcher(client, send=send, options=WatchOptions(timeout_seconds=2, backoff=0.1), state=state)
+        watcher = PodWatcher(Kube(client), send=send, options=WatchOptions(timeout_seconds=2, backoff=0.1), state=state)
         thread = threading.Thread(target=watcher.run, daemon=True)
         thread.start()
         started.append((watcher, thread))

@@ -64,8 +64,12 @@ def test_beat_resyncs_every_minute() -> None:
     assert schedule["resync"]["schedule"] == 60.0
 
 
-def test_tasks_are_registered_under_their_names() -> None:
-    assert {"pq.advance", "pq.resync"} <= set(app_for().tasks)
+def test_the_worker_app_has_the_tasks_under_their_names_and_a_sender_has_none() -> None:
+    import workers.tasks  # noqa: F401 - defines the tasks on the worker app
+    from workers.app import app
+
+    assert {"pq.advance", "pq.resync", "pq.cache.sweep"} <= set(app.tasks)
+    assert not {"pq.advance", "pq.resync", "pq.cache.sweep"} & set(app_for().tasks)
 
 
 def test_overrides_merge_into_transport_options() -> None:
@@ -74,11 +78,11 @@ def test_overrides_merge_into_transport_options() -> None:
     assert app.conf.task_acks_late is True
 
 
-def test_importing_the_app_module_starts_no_redis_and_needs_no_reconcile_layer(tmp_path) -> None:
+def test_importing_the_app_module_starts_no_redis_and_imports_no_task(tmp_path) -> None:
     code = (
         "import sys, workers.app as m; "
-        "assert 'pipeline_queue.reconcile' not in sys.modules; "
-        "assert 'pipeline_queue.broker' not in sys.modules"
+        "assert 'workers.tasks' not in sys.modules; "
+        "assert 'pipeline_queue.reconcile.service' not in sys.modules"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env={"PQ_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, check=False)

@@ -23,9 +23,10 @@ import redis
 
 from pipeline_queue import broker, store
 from pipeline_queue.settings import Settings
-from pipeline_queue.store import NewBuild, NewStage, NewStep
+from pipeline_queue.store import NewBuild, NewStage
 from tests import polling
 from tests.conftest import ROOT
+from tests.store.builders import pipeline_text, planned_build
 from workers.app import make_app
 
 SHARED = "redis://127.0.0.1:6379/9"
@@ -87,7 +88,7 @@ def workers(broker_for_test: Broker, data_dir: Path, tmp_path: Path) -> Iterator
         env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
             "PQ_DATA_DIR": str(data_dir),
-            "PQ_TEST_BROKER_URL": broker_for_test.url,
+            "REDIS_URL": broker_for_test.url,
             "PQ_TEST_KEY_PREFIX": broker_for_test.prefix,
             "PQ_TEST_VISIBILITY_TIMEOUT": str(visibility),
         }
@@ -111,10 +112,8 @@ def workers(broker_for_test: Broker, data_dir: Path, tmp_path: Path) -> Iterator
 def test_resync_sends_advance_for_every_unfinished_stage(broker_for_test: Broker, data_dir: Path, workers) -> None:
     engine = store.create_engine(store.database_url(data_dir=data_dir))
     with store.session_factory(engine).begin() as session:
-        build = store.create_build(
-            session, NewBuild(repo="acme/web", event="push"),
-            stages=[NewStage(name=name, plan={}, steps=(NewStep(name="s", image="alpine"),)) for name in "abc"],
-        )
+        build = planned_build(session, NewBuild(repo="acme/web", event="push"),
+                              [(NewStage(name=name), pipeline_text(name, "s=alpine:3.19")) for name in "abc"])
         done = build.stages[2].id
         store.finish_stage(session, done)
     engine.dispose()

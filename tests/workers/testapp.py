@@ -1,6 +1,6 @@
-"""The real worker app as the worker-process tests run it: their own broker URL and key prefix, a short
-visibility timeout (so a killed worker's task comes back in seconds), and one extra task that holds
-until the test releases it."""
+"""The real worker app as the worker-process tests run it: their own broker URL (given as REDIS_URL) and key
+prefix, a short visibility timeout (so a killed worker's task comes back in seconds), and one extra task that
+holds until the test releases it."""
 
 from __future__ import annotations
 
@@ -9,24 +9,19 @@ import time
 import uuid
 from pathlib import Path
 
-from pipeline_queue.settings import Settings
-from workers.app import make_app
+import workers.tasks  # noqa: F401 - the worker's tasks, on its app
+from workers.app import app
 
 HOLD_TASK = "pq.test.hold"
 
-app = make_app(
-    Settings.from_env(),
-    broker_url=os.environ["PQ_TEST_BROKER_URL"],
-    overrides={
-        "broker_transport_options": {
-            "visibility_timeout": float(os.environ.get("PQ_TEST_VISIBILITY_TIMEOUT", "3600")),
-            "global_keyprefix": os.environ["PQ_TEST_KEY_PREFIX"],
-            # Sweep for unacknowledged messages every second instead of every 100.
-            "unacked_restore_interval": 1,
-            "unacked_restore_throttle": 1,
-        }
-    },
-)
+app.conf.broker_transport_options = {
+    **app.conf.broker_transport_options,
+    "visibility_timeout": float(os.environ.get("PQ_TEST_VISIBILITY_TIMEOUT", "3600")),
+    "global_keyprefix": os.environ["PQ_TEST_KEY_PREFIX"],
+    # Sweep for unacknowledged messages every second instead of every 100.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
 
 
 @app.task(name=HOLD_TASK, shared=False)
