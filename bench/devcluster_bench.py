@@ -90,10 +90,10 @@ def rate(call, *, seconds: float, threads: int) -> tuple[float, float]:
     return len(latencies) / seconds, statistics.median(latencies) * 1000
 
 
-def bare_get(url: str) -> None:
+def bare_get(url: str, token: str) -> None:
     parsed = urlparse(url)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
-    connection.request("GET", "/version")
+    connection.request("GET", "/version", headers={"Authorization": f"Bearer {token}"})
     connection.getresponse().read()
     connection.close()
 
@@ -111,7 +111,7 @@ def main() -> None:
         core.create_namespaced_pod(NAMESPACE, {**pod_body("warm"), "metadata": {"name": "warm"}})
         serial = round_trips(core, count=max(10, args.pods // 5), batch=1, tag="serial")
         batched = round_trips(core, count=args.pods, batch=25, tag="batch")
-        baseline, baseline_ms = rate(lambda: bare_get(cluster.url), seconds=args.seconds, threads=4)
+        baseline, baseline_ms = rate(lambda: bare_get(cluster.url, cluster.token), seconds=args.seconds, threads=4)
         reads, reads_ms = rate(lambda: core.read_namespaced_pod("warm", NAMESPACE), seconds=args.seconds, threads=4)
         lists, lists_ms = rate(lambda: core.list_namespaced_pod(NAMESPACE, limit=50), seconds=args.seconds, threads=4)
         counter = iter(range(10**9))

@@ -12,4 +12,20 @@ Its three halves meet only through the API server's in-process `Store`, as real 
 
 `cluster.py` assembles them (`DevCluster`), `kubeconfig.py` points clients at it, and `errors.py` holds the
 `DevClusterError` tree.
+
+At its edges it behaves like a real cluster:
+
+- The API server answers only to the bearer token of the kubeconfig it wrote (`DevCluster.token`, new at every
+  start): anything else gets a 401 Status, discovery included; /healthz, /livez and /readyz stay open, as
+  kube-apiserver leaves them to anonymous users. It answers only to a Host header naming it on loopback
+  (`localhost`, `127.0.0.1` or `[::1]` with its port), else 403: a browser page elsewhere cannot reach it by DNS
+  rebinding (`apiserver/access.py`). Bodies are JSON (else 415) of at most 3 MiB, kube-apiserver's default
+  (else 413, sent before more than that is read); bad framing is a 400 (`apiserver/body.py`).
+- Every pod gets a loopback address of its own from 127.10.0.0/16 (`status.podIP`, and `POD_IP` in its
+  containers' environment, bindable as is on Linux) and a hosts file with its `spec.hostAliases`, which the
+  kubelet names in `DEVCLUSTER_HOSTS_FILE`: a local process cannot have its own /etc/hosts, so a step reads
+  `${DEVCLUSTER_HOSTS_FILE:-/etc/hosts}` to find its service by name (`node/network.py`).
+- Once a pod object is gone (graceful deletion and finalizers over), its folder (`data_dir/pods/<uid>`) and its
+  logs (`data_dir/logs/<ns>_<pod>_<uid>`) are removed; a running or finished pod keeps them, and a claim's
+  folder (`data_dir/volumes/<ns>/<claim>`) stays with the claim.
 """

@@ -22,6 +22,8 @@ class DevCluster:
     """A small Kubernetes for development and tests; `with DevCluster(nodes=2) as cluster: ...`."""
 
     url: str
+    token: str
+    """The bearer token the API server requires, the one the kubeconfig carries (new at every start)."""
     kubeconfig_path: Path
     store: Store
     data_dir: Path
@@ -35,6 +37,7 @@ class DevCluster:
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self.kubeconfig_path = Path(kubeconfig) if kubeconfig is not None else DEFAULT_PATH
         self.url = ""
+        self.token = ""
         if self._given_dir is not None:
             self.data_dir = self._given_dir
         self._server: ApiServer | None = None
@@ -47,10 +50,10 @@ class DevCluster:
             (self.data_dir / part).mkdir(parents=True, exist_ok=True)
         self.store = Store(history=self.history)
         self._gc = GarbageCollector(self.store).start()
-        self._server = ApiServer(self.store, data_dir=self.data_dir, port=self.port).start()
+        self.token = secrets.token_urlsafe(32)
+        self._server = ApiServer(self.store, data_dir=self.data_dir, token=self.token, port=self.port).start()
         self.url = self._server.url
-        # The server accepts any token; the kubeconfig carries one so clients send what a real cluster expects.
-        write_kubeconfig(self.kubeconfig_path, server=self.url, token=secrets.token_urlsafe(24))
+        write_kubeconfig(self.kubeconfig_path, server=self.url, token=self.token)
         try:
             self._start_nodes()
         except BaseException:

@@ -27,3 +27,7 @@ class PullSecretError(DevClusterError):
 
 class ContainerConfigError(DevClusterError):
     """A container cannot be configured yet (a Secret or key it needs is missing): CreateContainerConfigError."""
+
+
+class PodAddressError(DevClusterError):
+    """No loopback address can be leased for a new pod: the kubelet reports FailedCreatePodSandBox."""

@@ -1,5 +1,5 @@
-"""The pods/log subresource. Output is arranged where a kubelet of this cluster writes it
-(`data_dir/logs/<namespace>/<pod>/<container>.log`) for a pod bound to a node no kubelet serves."""
+"""The pods/log subresource. Output is arranged where a kubelet of this cluster writes it (`logs.log_path`:
+`data_dir/logs/<namespace>_<pod>_<uid>/<container>.log`) for a pod bound to a node no kubelet serves."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import pytest
 from kubernetes import watch
 from kubernetes.client import ApiException
 
+from pipeline_queue.devcluster.apiserver.logs import log_path
+
 
 @pytest.fixture
 def placed(core, namespace, parked_pod, devcluster):
     """Create a pod on `ghost-node`; return a writer for its containers' log files."""
 
     def make(name, containers=("main",)):
-        core.create_namespaced_pod(namespace, parked_pod(name, containers=list(containers)))
+        created = core.create_namespaced_pod(namespace, parked_pod(name, containers=list(containers)))
         core.create_namespaced_pod_binding(name, namespace, {
             "metadata": {"name": name}, "target": {"kind": "Node", "name": "ghost-node"}}, _preload_content=False)
-        folder = devcluster.data_dir / "logs" / namespace / name
-        folder.mkdir(parents=True, exist_ok=True)
+        pod = {"metadata": {"namespace": namespace, "name": name, "uid": created.metadata.uid}}
 
         def write(text, container=containers[0]):
-            with (folder / f"{container}.log").open("a") as handle:
+            path = log_path(devcluster.data_dir, pod, container)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a") as handle:
                 handle.write(text)
 
         return write

@@ -30,6 +30,22 @@ def test_other_spec_changes_are_forbidden(core, namespace, parked_pod, status_of
     assert status["message"].startswith(f'Pod "p" is invalid: {FORBIDDEN}')
 
 
+def test_host_aliases_need_an_ip_and_dns_names(core, namespace, parked_pod, status_of):
+    manifest = parked_pod("aliased")
+    manifest["spec"]["hostAliases"] = [{"ip": "127.10.0.5", "hostnames": ["redis", "cache.local"]}]
+    assert core.create_namespaced_pod(namespace, manifest).spec.host_aliases[0].hostnames == ["redis", "cache.local"]
+    manifest = parked_pod("bad")
+    manifest["spec"]["hostAliases"] = [{"ip": "not-an-ip", "hostnames": ["Redis", "a\n127.0.0.1 evil"]}]
+    with pytest.raises(ApiException) as error:
+        core.create_namespaced_pod(namespace, manifest)
+    causes = status_of(error.value)["details"]["causes"]
+    assert error.value.status == 422
+    assert [cause["field"] for cause in causes] == [
+        "spec.hostAliases[0].ip", "spec.hostAliases[0].hostnames[0]", "spec.hostAliases[0].hostnames[1]"]
+    assert causes[0]["message"] == ('Invalid value: "not-an-ip": must be a valid IP address, '
+                                    "(e.g. 10.9.8.7 or 2001:db8::ffff)")
+
+
 def test_active_deadline_may_be_set_and_lowered_but_not_raised(core, namespace, parked_pod, status_of):
     core.create_namespaced_pod(namespace, parked_pod("p"))
     assert core.patch_namespaced_pod("p", namespace, {"spec": {"activeDeadlineSeconds": 600}}) \

@@ -8,6 +8,7 @@ import re
 import kubernetes
 import pytest
 
+from pipeline_queue.devcluster.apiserver.logs import pod_log_folder
 from pipeline_queue.devcluster.node.registries import tag_digest
 from tests.devcluster.simulated import (
     PRIVATE_IMAGE,
@@ -229,6 +230,12 @@ def test_two_pods_in_turn_share_the_claim_mounted_as_their_working_dir(core, nam
     claim_dir = devcluster.data_dir / "volumes" / namespace / "workspace"
     assert done.status.phase == "Succeeded"
     assert core.read_namespaced_pod_log("test", namespace) == f"built\n{claim_dir}\n"
+    # The claim's folder belongs to the claim: deleting the pods that mounted it leaves it as it is.
+    folders = [files_of(devcluster, core.read_namespaced_pod(name, namespace)) for name in ("clone", "test")]
+    for name in ("clone", "test"):
+        core.delete_namespaced_pod(name, namespace)
+    wait_for(lambda: not any(folder.exists() for pair in folders for folder in pair), what="the pods' folders to go")
+    assert (claim_dir / "artifact.txt").read_text() == "built\n"
 
 
 def test_a_missing_executable_is_a_start_error(core, namespace, wait_for):
@@ -276,20 +283,66 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def test_deleting_a_running_pod_stops_its_process_then_removes_it(core, namespace, wait_for, devcluster):
-    # `$$$$`: Kubernetes turns `$$` into `$` in commands, so the shell sees `$$` (its pid).
-    script = 'echo $$$$ > pid; trap "echo stopping; exit 0" TERM; while true; do sleep 0.05; done'
+def files_of(devcluster, found) -> tuple:
+    """The pod's own folder (rootfs, emptyDirs, hosts file) and the folder of its logs."""
+    meta = found.metadata
+    return (devcluster.data_dir / "pods" / meta.uid,
+            pod_log_folder(devcluster.data_dir, {"metadata": {"namespace": meta.namespace, "name": meta.name,
+                                                              "uid": meta.uid}}))
+
+
+def test_deleting_a_running_pod_stops_its_process_then_removes_it(core, namespace, wait_for, devcluster, tmp_path):
+    # `$$$$`: Kubernetes turns `$$` into `$` in commands, so the shell sees `$$` (its pid). The trap writes outside
+    # the pod: its own folder and logs go with it.
+    signalled = tmp_path / "signalled"
+    script = f'echo $$$$ > pid; trap "echo stopping > {signalled}; exit 0" TERM; while true; do sleep 0.05; done'
     core.create_namespaced_pod(namespace, pod("svc", command=["sh", "-c", script]))
     wait_for(lambda: state_of(core, namespace, "svc").get("running"), what="running")
     uid = core.read_namespaced_pod("svc", namespace).metadata.uid
     pid_file = devcluster.data_dir / "pods" / uid / "rootfs" / "pid"
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), what="the pid file"))
+    folders = files_of(devcluster, core.read_namespaced_pod("svc", namespace))
+    assert all(folder.is_dir() for folder in folders)
     core.delete_namespaced_pod("svc", namespace, grace_period_seconds=10)
     wait_for(lambda: gone(core, namespace, "svc"), what="the pod to be removed")
     assert not process_alive(pid)
-    log = devcluster.data_dir / "logs" / namespace / "svc" / "main.log"
-    assert "stopping" in log.read_text()
+    assert signalled.read_text() == "stopping\n"
     assert ("Normal", "Killing", "Stopping container main") in events_of(core, namespace, "svc")
+    wait_for(lambda: not any(folder.exists() for folder in folders), what="its folder and logs to be removed")
+
+
+def test_files_of_a_deleted_pod_stay_until_its_object_is_gone_and_other_pods_keep_theirs(
+        core, namespace, wait_for, devcluster):
+    forever = "echo $$$$ > pid; echo started; while true; do sleep 0.05; done"
+    held = pod("held", command=["sh", "-c", forever])
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    for manifest in (held, pod("stays", command=["sh", "-c", forever]),
+                     pod("ended", command=["sh", "-c", "echo finished > note; echo finished"])):
+        core.create_namespaced_pod(namespace, manifest)
+    wait_for(lambda: finished(core, namespace, "ended"), what="ended to finish")
+    found = {}
+    for name in ("held", "stays"):
+        found[name] = wait_for(lambda n=name: state_of(core, namespace, n).get("running")
+                               and core.read_namespaced_pod(n, namespace), what=f"{name} running")
+    found["ended"] = core.read_namespaced_pod("ended", namespace)
+    folders = {name: files_of(devcluster, item) for name, item in found.items()}
+    pid_file = folders["held"][0] / "rootfs" / "pid"
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), what="held's pid file"))
+
+    core.delete_namespaced_pod("held", namespace, grace_period_seconds=0)
+    wait_for(lambda: not process_alive(pid), what="held's process to be stopped")
+    # Its containers are gone but the finalizer keeps the object: so do its files.
+    assert core.read_namespaced_pod("held", namespace).metadata.deletion_timestamp
+    assert all(folder.is_dir() for folder in folders["held"])
+    core.patch_namespaced_pod("held", namespace, {"metadata": {"finalizers": None}})
+    wait_for(lambda: gone(core, namespace, "held"), what="held to be removed")
+    wait_for(lambda: not any(folder.exists() for folder in folders["held"]), what="held's files to be removed")
+
+    # A running pod and a finished one that nobody deleted keep their folder and logs.
+    assert all(folder.is_dir() for name in ("stays", "ended") for folder in folders[name])
+    assert (folders["ended"][0] / "rootfs" / "note").read_text() == "finished\n"
+    assert core.read_namespaced_pod_log("ended", namespace) == "finished\n"
+    assert core.read_namespaced_pod_log("stays", namespace) == "started\n"
 
 
 def test_a_process_ignoring_sigterm_is_killed_when_the_grace_period_ends(core, namespace, wait_for, devcluster):

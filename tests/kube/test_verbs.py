@@ -37,9 +37,10 @@ def secret(name: str, namespace: str, labels: dict[str, str] | None = None) -> d
             "type": "Opaque", "data": {"k": "dg=="}}
 
 
-def through(url: str, *, attempts: int, pauses: list[float]) -> Kube:
+def through(url: str, *, attempts: int, pauses: list[float], token: str = "") -> Kube:
     configuration = kubernetes.client.Configuration()
     configuration.host = url
+    configuration.api_key = {"authorization": f"Bearer {token}"}
     return Kube(kubernetes.client.ApiClient(configuration),
                 retry=RetryPolicy(attempts=attempts, sleep=pauses.append))
 
@@ -111,7 +112,7 @@ def test_read_log_returns_what_the_container_printed(kube, namespace):
 def test_5xx_answers_are_retried_with_backoff_then_succeed(cluster: DevCluster, namespace):
     pauses: list[float] = []
     with FlakyProxy(cluster.url, failures=2, status=500) as proxy:
-        created = through(proxy.url, attempts=4, pauses=pauses).create(pod("retried", namespace))
+        created = through(proxy.url, attempts=4, pauses=pauses, token=cluster.token).create(pod("retried", namespace))
     assert created["metadata"]["name"] == "retried"
     assert proxy.requests == 3 and len(pauses) == 2 and pauses[0] <= pauses[1] * 2
 
@@ -119,7 +120,7 @@ def test_5xx_answers_are_retried_with_backoff_then_succeed(cluster: DevCluster, 
 def test_429_is_retried_and_the_last_failure_is_transient(cluster: DevCluster, namespace):
     pauses: list[float] = []
     with FlakyProxy(cluster.url, failures=99, status=429) as proxy, pytest.raises(TransientKubeError) as caught:
-        through(proxy.url, attempts=3, pauses=pauses).create(pod("never", namespace))
+        through(proxy.url, attempts=3, pauses=pauses, token=cluster.token).create(pod("never", namespace))
     assert proxy.requests == 3 and len(pauses) == 2
     assert caught.value.status == 429 and "gave up after 3 attempts" in str(caught.value)
 
@@ -127,7 +128,7 @@ def test_429_is_retried_and_the_last_failure_is_transient(cluster: DevCluster, n
 def test_client_errors_are_not_retried(cluster: DevCluster, namespace):
     pauses: list[float] = []
     with FlakyProxy(cluster.url, failures=0) as proxy, pytest.raises(NotFoundError):
-        through(proxy.url, attempts=3, pauses=pauses).get_pod(namespace, "nope")
+        through(proxy.url, attempts=3, pauses=pauses, token=cluster.token).get_pod(namespace, "nope")
     assert proxy.requests == 1 and pauses == []
 
 
@@ -150,7 +151,7 @@ def test_list_nodes_reads_every_page(cluster: DevCluster, kube):
                           "spec": {"taints": [{"key": "test", "value": "paging", "effect": "NoSchedule"}]}})
     try:
         with FlakyProxy(cluster.url, failures=0) as proxy:
-            nodes = through(proxy.url, attempts=1, pauses=[]).list_nodes(page_size=2)
+            nodes = through(proxy.url, attempts=1, pauses=[], token=cluster.token).list_nodes(page_size=2)
         assert sorted(node["metadata"]["name"] for node in nodes) == ["node-1", *extra]
         assert proxy.requests == 3  # 5 nodes, 2 a page
         assert sorted(node["metadata"]["name"] for node in kube.list_nodes()) == ["node-1", *extra]
@@ -161,6 +162,6 @@ def test_list_nodes_reads_every_page(cluster: DevCluster, kube):
 
 def test_list_nodes_starts_over_when_its_continue_token_expired(cluster: DevCluster):
     with FlakyProxy(cluster.url, failures=1, status=410) as proxy:
-        nodes = through(proxy.url, attempts=1, pauses=[]).list_nodes()
+        nodes = through(proxy.url, attempts=1, pauses=[], token=cluster.token).list_nodes()
     assert [node["metadata"]["name"] for node in nodes] == ["node-1"]
     assert proxy.requests == 2

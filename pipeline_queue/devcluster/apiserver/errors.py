@@ -132,11 +132,28 @@ def method_not_supported() -> ApiError:
     return ApiError(405, "MethodNotAllowed", message="the server does not allow this method on the requested resource")
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
+def unsupported_media_type(accepted: list[str]) -> ApiError:
+    """415: a body in a media type this server does not decode (apimachinery's errUnsupportedMediaType)."""
     return ApiError(415, "UnsupportedMediaType", message=(
-                    f"the body of the request was in an unknown format ({content_type}) - accepted media types "
-                    "include: application/json-patch+json, application/merge-patch+json, "
-                    "application/strategic-merge-patch+json"))
+                    "the body of the request was in an unknown format - accepted media types include: "
+                    + ", ".join(accepted)))
+
+
+def too_large(limit: int) -> ApiError:
+    """413: a request body over the limit, refused before more than the limit is read."""
+    return ApiError(413, "RequestEntityTooLarge", message=f"Request entity too large: limit is {limit}")
+
+
+def unauthorized() -> ApiError:
+    """401: no bearer token, or not the cluster's; the real server says no more than this."""
+    return ApiError(401, "Unauthorized", message="Unauthorized")
+
+
+def host_not_allowed(host: str, *, allowed: list[str]) -> ApiError:
+    """403: a Host header naming something other than this server on loopback (a DNS-rebinding page)."""
+    return ApiError(403, "Forbidden", message=(
+                    f"host {json.dumps(host)} is not allowed: the development cluster answers only to "
+                    f"{', '.join(allowed)}"))
 
 
 def page_not_found() -> ApiError:

@@ -8,13 +8,15 @@ from typing import Any
 
 from . import patch, schema
 from .deletion import check_propagation
-from .errors import ApiError, bad_request, conflict, method_not_supported
+from .errors import ApiError, bad_request, conflict, method_not_supported, unsupported_media_type
 from .metadata import now
 from .resources import Resource
 from .routes import Request
 from .store import Store
 
 _PATCH_ATTEMPTS = 5
+JSON = "application/json"
+"""The one media type create, update, binding and DeleteOptions bodies are read in (none given means JSON)."""
 
 
 @dataclass
@@ -25,13 +27,17 @@ class Reply:
     body: Any
     content_type: str = "application/json"
     warnings: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _json_body(request: Request) -> Any:
+    """The body as JSON; 415 for a media type this server does not read (protobuf, YAML, text), 400 for bad JSON."""
+    if request.content_type.split(";")[0].strip().lower() not in ("", JSON):
+        raise unsupported_media_type([JSON])
     try:
         return json.loads(request.body or b"{}")
-    except ValueError as error:
-        raise bad_request(f"error decoding request body: {error}") from error
+    except (ValueError, RecursionError) as error:
+        raise bad_request(f"error decoding request body: {type(error).__name__}: {error}") from error
 
 
 def _info(request: Request) -> Resource:

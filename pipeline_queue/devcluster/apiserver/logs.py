@@ -1,4 +1,8 @@
-"""The pods/log subresource: container output the kubelets write to `data_dir/logs/<ns>/<pod>/<container>.log`."""
+"""The pods/log subresource: container output the kubelets write to `data_dir/logs/<ns>_<pod>_<uid>/<container>.log`.
+
+The folder is named as the real kubelet names it under /var/log/pods: with the uid, so the output of a deleted
+pod, removed once the object is gone, is never confused with that of a new pod of the same name.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,15 @@ _POLL = 0.1
 _CHUNK = 64 * 1024
 
 
-def log_path(data_dir: Path, *, namespace: str, pod: str, container: str) -> Path:
+def pod_log_folder(data_dir: Path, pod: dict[str, Any]) -> Path:
+    """The folder of a pod's container output."""
+    meta = pod["metadata"]
+    return data_dir / "logs" / f"{meta['namespace']}_{meta['name']}_{meta['uid']}"
+
+
+def log_path(data_dir: Path, pod: dict[str, Any], container: str) -> Path:
     """Where the kubelet of the development cluster writes a container's output."""
-    return data_dir / "logs" / namespace / pod / f"{container}.log"
+    return pod_log_folder(data_dir, pod) / f"{container}.log"
 
 
 def _containers(pod: dict[str, Any]) -> list[str]:
@@ -114,7 +124,7 @@ def read_logs(store: Store, request: Request, *, data_dir: Path) -> Reply | LogF
         raise bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
     if not (pod.get("spec") or {}).get("nodeName"):
         return Reply(200, b"", content_type="text/plain")  # not scheduled yet: no node to ask, no output
-    path = log_path(data_dir, namespace=pod["metadata"]["namespace"], pod=name, container=container)
+    path = log_path(data_dir, pod, container)
     if not path.exists():
         waiting = (_status(pod, container).get("state") or {}).get("waiting") or {}
         reason = waiting.get("reason", "ContainerCreating")

@@ -1,4 +1,9 @@
-"""The HTTP/1.1 server of the development cluster: JSON in and out, chunked streams for watch and logs."""
+"""The HTTP/1.1 server of the development cluster: JSON in and out, chunked streams for watch and logs.
+
+Every request passes the edge first (`access`: a loopback Host, then the bearer token), then its body is read
+within the limit (`body`); an answer given before the body was read closes the connection, which can carry no
+further request.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .access import challenge, check_host, check_token, is_open
+from .body import framing, read_body
 from .dispatch import Dispatcher, Streamer
 from .errors import ApiError
 from .handlers import Reply
@@ -20,14 +27,19 @@ from .routes import Request, parse_query, route
 from .store import Store
 
 log = logging.getLogger(__name__)
-_MAX_BODY = 3 * 1024 * 1024  # the real server refuses request bodies over 3 MiB
 _IDLE_TIMEOUT = 120.0
+_LINGER = 0.5
+"""Seconds a connection stays half-closed after a reply sent before its body was read (Go's rstAvoidanceDelay)."""
 
 
 def _internal(error: Exception) -> Reply:
     message = f"Internal error occurred: {type(error).__name__}"
     return Reply(500, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                        "message": message, "reason": "InternalError", "code": 500})
+
+
+class _ClientGoneError(Exception):
+    """The client stalled past the idle timeout or hung up while sending its body."""
 
 
 class _ChunkedOutput:
@@ -59,6 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = 64 * 1024
     disable_nagle_algorithm = True
     server: _HttpServer
+    _expects_continue = False
+    _body_unread = False
 
     def setup(self) -> None:
         super().setup()
@@ -67,6 +81,17 @@ class _Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         self.server.track(self.connection, add=False)
         super().finish()
+        if self._body_unread:
+            self._linger()
+
+    def parse_request(self) -> bool:
+        self._expects_continue = False
+        return super().parse_request()
+
+    def handle_expect_100(self) -> bool:
+        """Send `100 Continue` only once the headers passed the edge, so a refused body is never sent at all."""
+        self._expects_continue = True
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -76,26 +101,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
 
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            body = b""
-            while (size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)) > 0:
-                body += self.rfile.read(size)
-                self.rfile.readline()
-            self.rfile.readline()
-            return body
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            raise ApiError(413, "RequestEntityTooLarge", message="the request body is larger than 3 MiB")
-        return self.rfile.read(length) if length else b""
+    def _request(self) -> Request:
+        """The request once it passed the edge (Host, then token) with its body read within the limit."""
+        check_host(self.headers.get_all("Host") or [], port=self.server.port)
+        if not is_open(self.path):
+            check_token(self.headers.get("Authorization"), token=self.server.token)
+        length = framing(self.headers)
+        if self._expects_continue and length:
+            self.send_response_only(100)
+            self.end_headers()
+            self.wfile.flush()
+        try:
+            body = read_body(self.rfile, length)
+        except (TimeoutError, ConnectionError) as error:
+            raise _ClientGoneError from error
+        self._body_unread = False
+        return Request(self.command, route(self.path), parse_query(self.path), self.headers.get("Content-Type") or "",
+                       body)
 
     def _serve(self) -> None:
+        announced = (self.headers.get("Content-Length") or "0").strip()
+        self._body_unread = bool(self.headers.get("Transfer-Encoding")) or announced != "0"
         try:
-            request = Request(self.command, route(self.path), parse_query(self.path),
-                              self.headers.get("Content-Type") or "", self._read_body())
-            result: Reply | Streamer = self.server.dispatcher.dispatch(request)
+            result: Reply | Streamer = self.server.dispatcher.dispatch(self._request())
+        except _ClientGoneError:
+            self.close_connection = True
+            self._body_unread = False  # nobody is left to read a reply
+            return
         except ApiError as error:
-            result = Reply(error.code, error.status())
+            result = Reply(error.code, error.status(), headers=challenge(error))
         except Exception as error:
             log.exception("devcluster: %s %s failed", self.command, self.path)
             result = _internal(error)
@@ -111,8 +145,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for warning in reply.warnings:
             self.send_header("Warning", "299 - " + json.dumps(warning))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if self._body_unread:
+            self.send_header("Connection", "close")  # what is left of the body would be read as the next request
         self.end_headers()
         self.wfile.write(body)
+
+    def _linger(self) -> None:
+        """Half-close and wait a moment before the close: closing with unread bytes resets the connection, and a
+        reset arriving first can make the client drop the reply it has not read yet."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+        self.server.stopping.wait(_LINGER)
 
     def _stream(self, streamer: Streamer) -> None:
         self.send_response(200)
@@ -134,9 +179,11 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], dispatcher: Dispatcher | None = None) -> None:
+    def __init__(self, address: tuple[str, int], *, token: str) -> None:
         super().__init__(address, _Handler)
-        self.dispatcher: Dispatcher = dispatcher  # type: ignore[assignment]
+        self.token = token
+        self.port = int(self.server_address[1])
+        self.dispatcher: Dispatcher = None  # type: ignore[assignment]
         self.stopping = threading.Event()
         self.streams: set[Streamer] = set()
         self._connections: set[socket.socket] = set()
@@ -161,11 +208,13 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class ApiServer:
-    """Serves a Store over the Kubernetes REST API on 127.0.0.1 (`port=0`: any free port)."""
+    """Serves a Store over the Kubernetes REST API on 127.0.0.1 (`port=0`: any free port) to holders of `token`."""
 
-    def __init__(self, store: Store, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, store: Store, *, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0,
                  bookmark_interval: float = 10.0) -> None:
-        self._http = _HttpServer((host, port))
+        if not token:
+            raise ValueError("the API server needs a bearer token to require")
+        self._http = _HttpServer((host, port), token=token)
         host, port = self._http.server_address[:2]  # type: ignore[misc]
         self.host, self.port = str(host), int(port)
         self._http.dispatcher = Dispatcher(store, data_dir=data_dir, address=f"{self.host}:{self.port}",

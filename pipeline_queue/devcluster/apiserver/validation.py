@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -120,6 +121,22 @@ def _tolerations(spec: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
+def _host_aliases(spec: dict[str, Any]) -> list[FieldError]:
+    """ValidateHostAliases: a valid IP and RFC 1123 subdomains (the kubelet writes them into the hosts file)."""
+    errors = []
+    for i, alias in enumerate(spec.get("hostAliases") or []):
+        path, address = f"spec.hostAliases[{i}]", alias.get("ip", "")
+        try:
+            ipaddress.ip_address(str(address))
+        except ValueError:
+            errors.append(FieldError("FieldValueInvalid", f"{path}.ip",
+                                     "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)", address))
+        for j, hostname in enumerate(alias.get("hostnames") or []):
+            errors += [FieldError("FieldValueInvalid", f"{path}.hostnames[{j}]", problem, hostname)
+                       for problem in name_problems(str(hostname), "subdomain")]
+    return errors
+
+
 def pod_errors(pod: dict[str, Any]) -> list[FieldError]:
     spec = pod.get("spec") or {}
     volumes, errors = _volumes(spec)
@@ -135,7 +152,7 @@ def pod_errors(pod: dict[str, Any]) -> list[FieldError]:
         errors += _supported("spec.dnsPolicy", spec["dnsPolicy"], allowed=_DNS_POLICIES)
     if spec.get("activeDeadlineSeconds") is not None:
         errors += _in_range("spec.activeDeadlineSeconds", spec["activeDeadlineSeconds"], low=1, high=2147483647)
-    return errors + _label_map("spec.nodeSelector", spec.get("nodeSelector")) + _tolerations(spec)
+    return errors + _label_map("spec.nodeSelector", spec.get("nodeSelector")) + _tolerations(spec) + _host_aliases(spec)
 
 
 def _decoded_secret_data(secret: dict[str, Any]) -> dict[str, bytes]:

@@ -1,12 +1,16 @@
 """A simulated kubelet: registers its Node, pulls images like a real one and runs the pods bound to it.
 
 Images land in a per-node cache shown in `status.images`; pull-secret credentials are matched by the node's own keyring.
+Each pod gets a loopback address of its own (`network`); once a pod object is gone (graceful deletion over), its
+folder and its logs are removed from the data directory, while a claim's folder stays with the claim.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
+import shutil
 import threading
 import time
 import zlib
@@ -17,21 +21,25 @@ from typing import Any
 from pipeline_queue.devcluster.apiserver.conditions import is_terminal
 from pipeline_queue.devcluster.apiserver.defaults import pull_policy_for
 from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.logs import pod_log_folder
 from pipeline_queue.devcluster.apiserver.metadata import now
 from pipeline_queue.devcluster.apiserver.recorder import NORMAL, WARNING, EventRecorder
-from pipeline_queue.devcluster.errors import PullSecretError
+from pipeline_queue.devcluster.errors import PodAddressError, PullSecretError
 from pipeline_queue.devcluster.node.dockerconfig import Credential, DockerConfig, read_docker_config
 from pipeline_queue.devcluster.node.imagecache import ImageCache
+from pipeline_queue.devcluster.node.network import AddressPool
 from pipeline_queue.devcluster.node.podworker import PodWorker, Timings
 from pipeline_queue.devcluster.node.pulls import Outcome, PullResult, credentials_for, decide_pull
 from pipeline_queue.devcluster.node.registries import RegistrySet
-from pipeline_queue.devcluster.node.runner import decode_secret
+from pipeline_queue.devcluster.node.runner import decode_secret, pod_folder
 from pipeline_queue.images import try_parse_image
 
 log = logging.getLogger(__name__)
 KUBELET_VERSION = "v1.30.0"
 PULL_SECRET_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg"}
 _ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+_STOP_WAIT = 30.0
+"""Seconds the removal of a deleted pod's files waits for its worker to stop writing them."""
 
 
 class Kubelet:
@@ -47,6 +55,7 @@ class Kubelet:
         timings: Timings | None = None,
         labels: Mapping[str, str] | None = None,
         taints: list[dict[str, str]] | None = None,
+        addresses: AddressPool | None = None,
     ) -> None:
         self.store = store
         self.node_name = node_name
@@ -57,7 +66,7 @@ class Kubelet:
         self._labels, self._taints = dict(labels or {}), list(taints or [])
         octet = zlib.crc32(node_name.encode()) % 250 + 2
         self.host_ip = f"172.18.0.{octet}"
-        self._pod_subnet, self._next_ip = f"10.244.{octet}", 1
+        self.addresses = addresses or AddressPool()
         self._cache = ImageCache()
         self._published: list[dict[str, Any]] = []
         self._cache_lock = threading.Lock()
@@ -180,15 +189,15 @@ class Kubelet:
             if event_type == "DELETED":
                 self._workers.pop(uid, None)
             elif worker is None and not is_terminal(pod) and not pod["metadata"].get("deletionTimestamp"):
-                worker = self._workers[uid] = PodWorker(self, pod, pod_ip=self._pod_ip())
-                worker.start()
+                self._start_worker(pod)
                 return
-        if worker is None:
-            if pod["metadata"].get("deletionTimestamp") and event_type != "DELETED":
-                self._finish_deletion(pod)
-            return
         if event_type == "DELETED":
-            worker.halt()
+            if worker is not None:
+                worker.halt()
+            self._forget(pod, worker)
+        elif worker is None:
+            if pod["metadata"].get("deletionTimestamp"):
+                self._finish_deletion(pod)
         elif pod["metadata"].get("deletionTimestamp"):
             worker.request_deletion(float(pod["metadata"].get("deletionGracePeriodSeconds") or 0))
 
@@ -200,9 +209,28 @@ class Kubelet:
             if error.code != 404:
                 raise
 
-    def _pod_ip(self) -> str:
-        self._next_ip = self._next_ip % 253 + 1
-        return f"{self._pod_subnet}.{self._next_ip + 1}"
+    def _start_worker(self, pod: dict[str, Any]) -> None:
+        """Lease the pod an address and run it (called with the workers lock held); no address, no sandbox."""
+        try:
+            address = self.addresses.lease()
+        except PodAddressError as error:
+            self.recorder.event(pod, WARNING, "FailedCreatePodSandBox",
+                                f"Failed to create pod sandbox: failed to allocate an address: {error.message}")
+            return
+        worker = self._workers[pod["metadata"]["uid"]] = PodWorker(self, pod, pod_ip=address)
+        worker.start()
+
+    def _forget(self, pod: dict[str, Any], worker: PodWorker | None) -> None:
+        """The pod object is gone: once its worker stopped writing, remove its folder and its logs (not a claim's
+        folder: that belongs to the claim, and other pods may share it)."""
+
+        def remove() -> None:
+            if worker is not None:
+                worker.join(_STOP_WAIT)
+            for folder in (pod_folder(self.data_dir, pod["metadata"]["uid"]), pod_log_folder(self.data_dir, pod)):
+                _remove_tree(folder)
+
+        threading.Thread(target=remove, name=f"pod-{pod['metadata']['name']}-cleanup", daemon=True).start()
 
     # Images ----------------------------------------------------------------------------------------------------
 
@@ -285,6 +313,23 @@ class Kubelet:
             return decode_secret(self.store.get("secrets", namespace, name))
         except ApiError:
             return None
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder a container filled, also where it took away its own write permission."""
+
+    def unlock_and_retry(function: Any, path: str, _: Any) -> None:
+        for target in (Path(path).parent, Path(path)):
+            with contextlib.suppress(OSError):
+                target.chmod(0o700)
+        function(path)
+
+    try:
+        shutil.rmtree(folder, onerror=unlock_and_retry)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        log.warning("cannot remove %s: %s", folder, error)
 
 
 def _go_duration(seconds: float) -> str:

@@ -1,7 +1,9 @@
 """One pod on a simulated node: pull each image, start each container, report states, honour deadline and deletion.
 
 A thread per pod supervises; a thread per container pulls, runs and restarts it. Status goes through the store's
-atomic read-modify-write, so the threads never overwrite each other's fields.
+atomic read-modify-write, so the threads never overwrite each other's fields. The pod's folder
+(`data_dir/pods/<uid>`: rootfs, emptyDirs, `etc-hosts`) and its address live as long as the worker; the kubelet
+removes the folder once the pod object is gone.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any, Protocol
 
 from pipeline_queue.devcluster.apiserver.conditions import FAILED
 from pipeline_queue.devcluster.apiserver.errors import ApiError
+from pipeline_queue.devcluster.apiserver.logs import log_path
 from pipeline_queue.devcluster.apiserver.metadata import now
 from pipeline_queue.devcluster.apiserver.recorder import NORMAL, WARNING, EventRecorder
 from pipeline_queue.devcluster.errors import ContainerConfigError
 from pipeline_queue.devcluster.node import podstatus as ps
+from pipeline_queue.devcluster.node.network import HOSTS_FILE_ENV, POD_IP_ENV, AddressPool, hosts_file, pod_hostname
 from pipeline_queue.devcluster.node.pulls import ERR_IMAGE_PULL, PullResult
 from pipeline_queue.devcluster.node.runner import (
     START_FAILED_EXIT,
@@ -29,12 +33,15 @@ from pipeline_queue.devcluster.node.runner import (
     container_env,
     container_mounts,
     host_path,
+    pod_folder,
     start_error,
     volume_dirs,
 )
 
 log = logging.getLogger(__name__)
 DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+_WIND_DOWN = 10.0
+"""Seconds the end of a worker waits for its container threads (they stop within moments of a kill)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Host(Protocol):
     host_ip: str
     data_dir: Path
     timings: Timings
+    addresses: AddressPool
 
     def secret_data(self, namespace: str, name: str) -> Mapping[str, str] | None: ...
 
@@ -97,7 +105,10 @@ class PodWorker:
         self._processes: dict[str, Process] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"pod-{self._name}", daemon=True)
-        self._rootfs = host.data_dir / "pods" / self.uid / "rootfs"
+        self._containers: threading.Thread | None = None
+        self._folder = pod_folder(host.data_dir, self.uid)
+        self._rootfs = self._folder / "rootfs"
+        self._hosts = self._folder / "etc-hosts"
 
     def start(self) -> None:
         self._thread.start()
@@ -122,6 +133,7 @@ class PodWorker:
             process.exited(2)  # reaped, so no zombie outlives the node
 
     def join(self, timeout: float) -> None:
+        """Wait for the supervisor (which waits for the container threads) to end."""
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -135,12 +147,17 @@ class PodWorker:
         except Exception:  # a bug here must not take the whole node down with it
             log.exception("pod worker for %s/%s failed", self._namespace, self._name)
             self.halt()
+        finally:
+            if self._containers is not None:
+                self._containers.join(_WIND_DOWN)
+            self._host.addresses.release(self._pod_ip)  # its processes are gone: another pod may have it
 
     def _supervise(self) -> None:
         self._update(self._initial_status)
         deadline = self.pod["spec"].get("activeDeadlineSeconds")
         ends_at = time.monotonic() + deadline if deadline else None
-        containers = threading.Thread(target=self._run_all, name=f"pod-{self._name}-containers", daemon=True)
+        containers = self._containers = threading.Thread(target=self._run_all, name=f"pod-{self._name}-containers",
+                                                         daemon=True)
         containers.start()
         while containers.is_alive() and not self._stop.is_set():
             remaining = None if ends_at is None else ends_at - time.monotonic()
@@ -275,17 +292,29 @@ class PodWorker:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise ContainerConfigError(f"cannot prepare volume folder {folder}: {error.strerror}") from error
+        self._write_hosts_file()
         cwd = host_path(container.get("workingDir") or "/", mounts=mounts, rootfs=self._rootfs)
-        logs = self._host.data_dir / "logs" / self._namespace / self._name / f"{container['name']}.log"
+        logs = log_path(self._host.data_dir, self.pod, container["name"])
         argv = command_line(container, image_command=image_command, env=env)
         return Launch(argv=argv, cwd=cwd, log_path=logs, env=env)
+
+    def _write_hosts_file(self) -> None:
+        """The pod's hosts file, written once for all its containers as the kubelet's ensureHostsFile does."""
+        if self._hosts.exists():
+            return
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            self._hosts.write_text(hosts_file(self.pod, pod_ip=self._pod_ip))
+        except OSError as error:
+            raise ContainerConfigError(f"cannot write the hosts file {self._hosts}: {error.strerror}") from error
 
     def _execute(self, container: dict[str, Any], launch: Launch, *, init: bool) -> int:
         name, container_id = container["name"], ps.new_container_id()
         self._event(container, NORMAL, "Created", f"Created container {name}", init=init)
         home = self._rootfs / "root"
         home.mkdir(parents=True, exist_ok=True)
-        base = {"HOSTNAME": self._name, "HOME": str(home)}
+        base = {"HOSTNAME": pod_hostname(self.pod)[0], "HOME": str(home), POD_IP_ENV: self._pod_ip,
+                HOSTS_FILE_ENV: str(self._hosts)}
         try:
             process = Process(launch, base_env=base)
         except OSError as error:

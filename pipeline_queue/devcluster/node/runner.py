@@ -129,6 +129,11 @@ def _field(pod: Mapping[str, Any], path: str) -> str:
     return values.get(path) or ""
 
 
+def pod_folder(data_dir: Path, uid: str) -> Path:
+    """The pod's own folder on the node: its rootfs, emptyDir volumes and hosts file, removed with the pod."""
+    return data_dir / "pods" / uid
+
+
 def volume_dirs(pod: Mapping[str, Any], *, data_dir: Path) -> dict[str, Path]:
     """The host folder of each pod volume; a claim's folder is shared by every pod that mounts the claim."""
     namespace, uid = pod["metadata"]["namespace"], pod["metadata"]["uid"]
@@ -140,7 +145,7 @@ def volume_dirs(pod: Mapping[str, Any], *, data_dir: Path) -> dict[str, Path]:
             folder = Path(volume["hostPath"]["path"])
         else:
             # emptyDir, and every other kind this cluster does not fill, is a fresh folder of the pod.
-            folder = data_dir / "pods" / uid / "volumes" / volume["name"]
+            folder = pod_folder(data_dir, uid) / "volumes" / volume["name"]
         folders[volume["name"]] = folder
     return folders
 
