@@ -16,7 +16,9 @@ from pipeline_queue.commands.images import image_group
 from pipeline_queue.commands.pipelines import compile_command, explain_command, lint_command
 from pipeline_queue.commands.queue import beat_command, flower_command, watch_command, worker_command
 from pipeline_queue.commands.registry import registry_group
+from pipeline_queue.commands.repos import repo_group
 from pipeline_queue.commands.run import run_command
+from pipeline_queue.commands.secrets import secret_group
 from pipeline_queue.commands.up import up_command
 from pipeline_queue.errors import PipelineQueueError
 
@@ -42,6 +44,8 @@ for command in (
     build_group,
     logs_command,
     cache_group,
+    repo_group,
+    secret_group,
     worker_command,
     beat_command,
     watch_command,

@@ -86,3 +86,12 @@ class BrokerError(PipelineQueueError):
     """Redis (the queue's broker) cannot be reached, or the embedded one cannot start."""
 
     exit_code = 1
+
+
+class VaultError(PipelineQueueError):
+    """A repository secret cannot be sealed or opened: no usable key, a wrong key, or a value moved to another row.
+
+    The message names the key source or the row (repository, secret name), never a value, ciphertext or key.
+    """
+
+    exit_code = 1

@@ -1,4 +1,5 @@
-"""The durable store: builds, stages, steps, logs and findings in SQLite or PostgreSQL.
+"""The durable store: repositories, their sealed secrets, builds, stages, steps, logs and findings in SQLite or
+PostgreSQL.
 
 Functions take an open `Session` (from `session_factory`) and never commit: the caller owns the
 transaction (`with factory.begin() as session: ...`). They return frozen records, never ORM rows.
@@ -17,6 +18,7 @@ from pipeline_queue.store.engine import create_engine, database_url, redacted, s
 from pipeline_queue.store.findings import add_finding
 from pipeline_queue.store.migrate import migrate
 from pipeline_queue.store.records import (
+    DEFAULT_CONFIG_PATH,
     ActiveStage,
     BuildDetail,
     BuildRecord,
@@ -26,15 +28,43 @@ from pipeline_queue.store.records import (
     NewBuild,
     NewStage,
     RepositoryRecord,
+    SealedSecret,
+    SealedWebhookSecret,
+    SecretPut,
+    SecretRecord,
     StageRecord,
     StepRecord,
     StepUpdate,
+)
+from pipeline_queue.store.repositories import (
+    RepositoryRemoved,
+    add_repository,
+    all_sealed_webhook_secrets,
+    get_repository,
+    list_repositories,
+    remove_repository,
+    reseal_webhook_secret,
+    sealed_webhook_secret,
+    update_repository,
+    validate_slug,
+)
+from pipeline_queue.store.secrets import (
+    MAX_SECRET_NAME,
+    all_sealed_secrets,
+    list_secrets,
+    put_secret,
+    remove_secret,
+    reseal_secret,
+    sealed_secrets,
+    validate_secret_name,
 )
 from pipeline_queue.store.stages import active_stages, finish_stage, get_stage, set_stage_plan, start_stage
 from pipeline_queue.store.steps import LOG_LIMIT, append_log, get_log, set_log, update_step
 
 __all__ = [
+    "DEFAULT_CONFIG_PATH",
     "LOG_LIMIT",
+    "MAX_SECRET_NAME",
     "ActiveStage",
     "BuildDetail",
     "BuildRecord",
@@ -44,11 +74,19 @@ __all__ = [
     "NewBuild",
     "NewStage",
     "RepositoryRecord",
+    "RepositoryRemoved",
+    "SealedSecret",
+    "SealedWebhookSecret",
+    "SecretPut",
+    "SecretRecord",
     "StageRecord",
     "StepRecord",
     "StepUpdate",
     "active_stages",
     "add_finding",
+    "add_repository",
+    "all_sealed_secrets",
+    "all_sealed_webhook_secrets",
     "append_log",
     "create_build",
     "create_engine",
@@ -58,15 +96,28 @@ __all__ = [
     "finish_stage",
     "get_build",
     "get_log",
+    "get_repository",
     "get_stage",
     "list_builds",
+    "list_repositories",
+    "list_secrets",
     "migrate",
+    "put_secret",
     "redacted",
+    "remove_repository",
+    "remove_secret",
     "request_cancel",
+    "reseal_secret",
+    "reseal_webhook_secret",
+    "sealed_secrets",
+    "sealed_webhook_secret",
     "session_factory",
     "set_log",
     "set_stage_plan",
     "start_stage",
+    "update_repository",
     "update_step",
     "utcnow",
+    "validate_secret_name",
+    "validate_slug",
 ]

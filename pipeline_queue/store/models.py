@@ -1,4 +1,5 @@
-"""The database tables as typed SQLAlchemy models: repositories, builds, stages, steps, logs, findings, pulls.
+"""The database tables as typed SQLAlchemy models: repositories, builds, stages, steps, logs, findings, pulls,
+secrets.
 
 Only `pipeline_queue.store` touches these; everything it hands out is a frozen record (records.py).
 The migrations in migrations/versions create exactly these tables (a test compares them).
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from pipeline_queue.store.columns import UtcDateTime, enum_column, utcnow
+from pipeline_queue.store.records import DEFAULT_CONFIG_PATH
 from pipeline_queue.vocabulary import FindingKind, Status, StepKind
 
 # Deterministic constraint names, identical on every database, so that later migrations can name them.
@@ -31,13 +33,26 @@ class Base(DeclarativeBase):
 
 
 class Repository(Base):
-    """A source repository, known by its `owner/name` slug."""
+    """A source repository, known by its `owner/name` slug.
+
+    `registered` ones were added with `repo add`; a build of an unknown slug (a local `run --repo`) creates an
+    unregistered row, which has no settings and no secrets.
+    """
 
     __tablename__ = "repositories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(255), unique=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    registered: Mapped[bool] = mapped_column(default=False)
+    trusted: Mapped[bool] = mapped_column(default=False)
+    clone_url: Mapped[str] = mapped_column(sa.String(1024), default="")
+    config_path: Mapped[str] = mapped_column(sa.String(500), default=DEFAULT_CONFIG_PATH)
+    # Empty: the operator's PQ_NAMESPACE.
+    namespace: Mapped[str] = mapped_column(sa.String(63), default="")
+    # Sealed by pipeline_queue.vault and bound to the slug; never plaintext. NULL when the repository has none.
+    webhook_secret: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Build(Base):
@@ -196,4 +211,32 @@ class Pull(Base):
     credentialed: Mapped[bool] = mapped_column(default=False)
     # The docker config key that matched (`registry.example.com`); the secret's value has no column.
     registry_key: Mapped[str] = mapped_column(sa.String(1024), default="")
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Secret(Base):
+    """A repository secret: its value sealed by pipeline_queue.vault (bound to repository and name), never plaintext."""
+
+    __tablename__ = "secrets"
+    __table_args__ = (sa.UniqueConstraint("repo_id", "name", name="uq_secrets_repo_id_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_id: Mapped[int] = mapped_column(sa.ForeignKey("repositories.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    # Drone's rule: pull requests (forks) get a secret only when it says so.
+    allow_pull_request: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StageSecrets(Base):
+    """A stage's Secrets with their values, sealed by pipeline_queue.vault (bound to the stage's key) until the
+    worker publishes them when the stage starts; the row goes with the stage's objects when it ends."""
+
+    __tablename__ = "stage_secrets"
+
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("stages.id", ondelete="CASCADE"), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    published: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)

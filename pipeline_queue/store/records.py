@@ -6,7 +6,7 @@ password: a password cannot reach the database through this API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,11 +38,63 @@ class NewBuild:
     trigger: str = ""
 
 
+DEFAULT_CONFIG_PATH = ".drone.yml"
+"""The pipeline file a repository's builds read unless its `config_path` says otherwise (Drone's default)."""
+
+
 @dataclass(frozen=True)
 class RepositoryRecord:
+    """A repository row; its webhook secret is only said to exist (`has_webhook_secret`), never carried."""
+
     id: int
     slug: str
     created: datetime
+    registered: bool
+    """Added with `repo add`; False for a row a build of an unknown slug created, or a removed repository's."""
+    trusted: bool
+    clone_url: str
+    config_path: str
+    namespace: str
+    """The namespace its builds run in; empty means the operator's `PQ_NAMESPACE`."""
+    has_webhook_secret: bool
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class SecretRecord:
+    """What may be shown of a repository secret: there is no field that could hold its value."""
+
+    repo: str
+    name: str
+    allow_pull_request: bool
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class SecretPut:
+    """The secret after `put_secret`; `created` is False when it replaced one of the same name."""
+
+    secret: SecretRecord
+    created: bool
+
+
+@dataclass(frozen=True)
+class SealedSecret:
+    """A repository secret as stored, for the vault to open: the ciphertext stays out of `repr`."""
+
+    repo: str
+    name: str
+    allow_pull_request: bool
+    ciphertext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SealedWebhookSecret:
+    """A repository's webhook secret as stored, for the vault to open or re-seal."""
+
+    repo: str
+    ciphertext: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 from pipeline_queue.compiler.plan import CredentialSource
-from pipeline_queue.store.models import Build, Finding, Log, Repository, Stage, Step
+from pipeline_queue.store.models import Build, Finding, Log, Repository, Secret, Stage, Step
 from pipeline_queue.store.records import (
     BuildDetail,
     BuildRecord,
     FindingRecord,
     LogRecord,
     RepositoryRecord,
+    SecretRecord,
     StageRecord,
     StepRecord,
 )
 
 
 def repository_record(row: Repository) -> RepositoryRecord:
-    return RepositoryRecord(id=row.id, slug=row.slug, created=row.created)
+    return RepositoryRecord(
+        id=row.id,
+        slug=row.slug,
+        created=row.created,
+        registered=row.registered,
+        trusted=row.trusted,
+        clone_url=row.clone_url,
+        config_path=row.config_path,
+        namespace=row.namespace,
+        has_webhook_secret=row.webhook_secret is not None,
+        updated=row.updated,
+    )
+
+
+def secret_record(row: Secret, *, repo: str) -> SecretRecord:
+    return SecretRecord(
+        repo=repo,
+        name=row.name,
+        allow_pull_request=row.allow_pull_request,
+        created=row.created,
+        updated=row.updated,
+    )
 
 
 def build_record(row: Build) -> BuildRecord:
