@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -33,10 +32,11 @@ from pipeline_queue.compiler.naming import LABEL_STAGE
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.kube import Kube, make_api_client
-from pipeline_queue.producer import SubmittedBuild, submit_file
+from pipeline_queue.producer.submit import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
+from pipeline_queue.watcher.state import stage_id_of
 from workers.app import QueueApp, make_app
 from workers.enqueue import enqueue_advance
 
@@ -166,9 +166,10 @@ def _cluster_ready(kubeconfig: Path, nodes: int) -> bool:
         api.close()
 
 
-def kubeconfig_for(url: str, path: Path) -> Path:
-    """A kubeconfig pointing at `url` (a counting proxy in front of the cluster)."""
-    return write_kubeconfig(path, server=url, token=secrets.token_urlsafe(24))
+def kubeconfig_for(url: str, path: Path, *, like: Path) -> Path:
+    """A kubeconfig pointing at `url` (a counting proxy in front of the cluster), with the token of `like`."""
+    token = yaml.safe_load(like.read_text())["users"][0]["user"]["token"]
+    return write_kubeconfig(path, server=url, token=token)
 
 
 def server_of(kubeconfig: Path) -> str:
@@ -193,7 +194,7 @@ class System:
     def submit(self, path: Path, *, repo: str) -> SubmittedBuild:
         """Submit the pipeline file as a push to main, as `pipeline-queue run` does."""
         return submit_file(path, repo=repo, branch="main", commit="c" * 40, event="push", secrets=SECRETS,
-                           settings=self.settings, sessions=self.sessions, kube=self.kube, send=self.send)
+                           settings=self.settings, sessions=self.sessions, send=self.send)
 
     def send(self, stage_ids: Sequence[int]) -> int:
         if self.on_send is not None:
@@ -332,7 +333,7 @@ def running_stages(system: System, api_client: kubernetes.client.ApiClient, stag
     core = kubernetes.client.CoreV1Api(api_client)
     listed = core.list_namespaced_pod(system.settings.run.namespace, label_selector=LABEL_STAGE,
                                       _preload_content=False)
-    with_pod = {int(pod["metadata"]["labels"][LABEL_STAGE]) for pod in json.loads(listed.data)["items"]
+    with_pod = {stage_id_of(pod) for pod in json.loads(listed.data)["items"]
                 if pod.get("status", {}).get("phase") == "Running"}
     return running & with_pod & stages
 
@@ -368,7 +369,7 @@ class FirstPods:
                                                           _preload_content=False).data)
         at = time.monotonic()
         for pod in listed["items"]:
-            self.first.setdefault(int(pod["metadata"]["labels"][LABEL_STAGE]), at)
+            self.first.setdefault(stage_id_of(pod), at)
         self._version = listed["metadata"]["resourceVersion"]
 
     def _run(self) -> None:
@@ -399,8 +400,8 @@ class FirstPods:
         if event.get("type") == "ERROR":  # the version is too old (410): list again
             self._relist()
             return
-        metadata = (event.get("object") or {}).get("metadata") or {}
-        self._version = metadata.get("resourceVersion", self._version)
-        stage = (metadata.get("labels") or {}).get(LABEL_STAGE)
+        pod = event.get("object") or {}
+        self._version = (pod.get("metadata") or {}).get("resourceVersion", self._version)
+        stage = stage_id_of(pod)
         if event.get("type") == "ADDED" and stage is not None:
-            self.first.setdefault(int(stage), at)
+            self.first.setdefault(stage, at)

@@ -245,10 +245,11 @@ def requests_per_step(folder: Path, redis_handle: BenchRedis, options: Options) 
         with CountingProxy(upstream) as workers, CountingProxy(upstream) as watcher, \
                 CountingProxy(upstream) as producer, running_system(
                     folder, redis_handle=redis_handle, nodes=2, cluster=kubeconfig,
-                    watcher_kubeconfig=kubeconfig_for(watcher.url, folder / "watcher.kubeconfig"),
-                    producer_kubeconfig=kubeconfig_for(producer.url, folder / "producer.kubeconfig")) as system:
+                    watcher_kubeconfig=kubeconfig_for(watcher.url, folder / "watcher.kubeconfig", like=kubeconfig),
+                    producer_kubeconfig=kubeconfig_for(producer.url, folder / "producer.kubeconfig",
+                                                       like=kubeconfig)) as system:
             system.start_workers(processes=options.workers, concurrency=options.concurrency,
-                                 kubeconfig=kubeconfig_for(workers.url, folder / "worker.kubeconfig"))
+                                 kubeconfig=kubeconfig_for(workers.url, folder / "worker.kubeconfig", like=kubeconfig))
             path = pipeline_file(folder, "three-steps", THREE_STEPS)
             ids = [system.submit(path, repo="bench/requests").build_id for _ in range(options.builds)]
             statuses = _wait_finished(system, ids, deadline=deadline)

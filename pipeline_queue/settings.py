@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline_queue.compiler.context import CompilerSettings
 from pipeline_queue.errors import UsageError
 from pipeline_queue.pull import POLICIES, PullSettings, PullSettingsError
-from pipeline_queue.vocabulary import CONTROL_QUEUE, DEFAULT_STAGE_TIMEOUT, DEFAULT_START_TIMEOUT, CacheGuardMode
+from pipeline_queue.vocabulary import (
+    CONTROL_QUEUE,
+    DEFAULT_CPU,
+    DEFAULT_MEMORY,
+    DEFAULT_STAGE_TIMEOUT,
+    DEFAULT_START_TIMEOUT,
+    CacheGuardMode,
+)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -79,6 +87,12 @@ class RunConfig:
     start_timeout: int = DEFAULT_START_TIMEOUT
     """`PQ_START_TIMEOUT`: seconds a step pod may wait to start (pulls, scheduling). Default 300."""
 
+    default_cpu: str = DEFAULT_CPU
+    """`PQ_DEFAULT_CPU`: cpu request and limit of a step that names none (a Kubernetes quantity). Default 1."""
+
+    default_memory: str = DEFAULT_MEMORY
+    """`PQ_DEFAULT_MEMORY`: memory request and limit of a step that names none. Default 2Gi."""
+
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -98,6 +112,16 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class VaultConfig:
+    """Repository secrets at rest (`pipeline_queue.vault`)."""
+
+    secret_key: str = field(default="", repr=False)
+    """`PQ_SECRET_KEY`: the keys that seal repository secrets, comma-separated, each 32 bytes in base64 or hex; the
+    first seals, every one opens. Empty means the key file `secret.key` in the data directory (created 0600 on first
+    use). Never shown. Default: empty."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped by concern."""
 
@@ -109,6 +133,12 @@ class Settings:
     store: StoreConfig = field(default_factory=StoreConfig)
     run: RunConfig = field(default_factory=RunConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    vault: VaultConfig = field(default_factory=VaultConfig)
+
+    def compiler_settings(self) -> CompilerSettings:
+        """What of these settings shapes every compiled stage."""
+        return CompilerSettings(pull=self.pull, default_cpu=self.run.default_cpu,
+                                default_memory=self.run.default_memory)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +160,8 @@ class Settings:
                 namespace=env.get("PQ_NAMESPACE", "") or run.namespace,
                 stage_timeout=_seconds(env, "PQ_STAGE_TIMEOUT", run.stage_timeout),
                 start_timeout=_seconds(env, "PQ_START_TIMEOUT", run.start_timeout),
+                default_cpu=env.get("PQ_DEFAULT_CPU", "").strip() or run.default_cpu,
+                default_memory=env.get("PQ_DEFAULT_MEMORY", "").strip() or run.default_memory,
             ),
             cache=CacheConfig(
                 guard=_guard_mode(env),
@@ -138,6 +170,7 @@ class Settings:
                 probe_anonymous=_choice(env, "PQ_CACHE_PROBE_ANONYMOUS", ("0", "1", "false", "true"), "0")
                 in ("1", "true"),
             ),
+            vault=VaultConfig(secret_key=env.get("PQ_SECRET_KEY", "")),
         )
 
 

@@ -65,6 +65,15 @@ DEFAULT_STAGE_TIMEOUT = 3600
 DEFAULT_START_TIMEOUT = 300
 """Seconds a step's pod may wait to start (scheduling, pulling its image) before the step errors."""
 
+MIN_MASKED = 4
+"""Characters a secret value needs to be masked in logs: shorter ones would mask ordinary words."""
+
+DEFAULT_CPU = "1"
+"""The cpu request and limit of a step that names none: one core (a Kubernetes quantity)."""
+
+DEFAULT_MEMORY = "2Gi"
+"""The memory request and limit of a step that names none."""
+
 
 CONTROL_QUEUE = "control"
 """The queue `advance` goes to (many short, latency-sensitive tasks); `PQ_CONTROL_QUEUE` may rename it."""

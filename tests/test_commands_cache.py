@@ -13,7 +13,7 @@ from pipeline_queue import broker, store
 from pipeline_queue.broker import redis_client
 from pipeline_queue.cache import index
 from pipeline_queue.store import NewBuild, NewStage
-from pipeline_queue.vocabulary import FindingKind
+from pipeline_queue.vocabulary import FindingKind, Status
 from tests.conftest import run_cli
 from tests.store.builders import pipeline_text, planned_build
 
@@ -37,6 +37,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         build = planned_build(session, NewBuild(repo="acme/other", event="push"), [
             (NewStage(name="default"), pipeline_text("default", "borrow=registry.example.com/app:1"))])
         step_id = build.stages[0].steps[0].id
+        store.update_step(session, step_id, status=Status.RUNNING, node="node-1",
+                          image_id=f"registry.example.com/app@{DIGEST}")
         store.add_finding(session, build_id=build.build.id, step_id=step_id, kind=FindingKind.RISK,
                           image="registry.example.com/app:1", mode="warn", action="warn", detail="at risk")
         store.add_finding(session, build_id=build.build.id, step_id=step_id, kind=FindingKind.LEAK,
@@ -72,10 +74,10 @@ def test_the_json_report_lists_each_nodes_images_and_every_finding(folder: Path)
         "node-2": ["docker.io/library/alpine:3.19"],
     }
     assert document["findings"] == [
-        {"kind": "risk", "image": "registry.example.com/app:1", "node": "", "build": 1, "step": "default/borrow",
-         "mode": "warn", "action": "warn"},
-        {"kind": "leak", "image": "registry.example.com/app:1", "node": "node-1", "build": 1,
-         "step": "default/borrow", "mode": "warn", "action": "recorded"},
+        {"kind": "risk", "image": "registry.example.com/app:1", "digest": DIGEST, "node": "", "build": 1,
+         "repo": "acme/other", "step": "default/borrow", "mode": "warn", "action": "warn"},
+        {"kind": "leak", "image": "registry.example.com/app:1", "digest": DIGEST, "node": "node-1", "build": 1,
+         "repo": "acme/other", "step": "default/borrow", "mode": "warn", "action": "recorded"},
     ]
 
 
@@ -83,7 +85,8 @@ def test_the_text_report_names_nodes_images_and_findings(folder: Path) -> None:
     result = report(folder)
     assert result.returncode == 0, result.stderr
     assert "node-1 (2 images)" in result.stdout and "docker.io/library/alpine:3.19" in result.stdout
-    assert "leak build 1 default/borrow: registry.example.com/app:1 on node-1 (warn, recorded)" in result.stdout
+    assert (f"leak build 1 of acme/other default/borrow: registry.example.com/app:1 ({DIGEST}) on node-1 "
+            "(warn, recorded)") in result.stdout
 
 
 def test_without_redis_the_findings_are_still_reported_and_stderr_says_why_no_nodes(folder: Path) -> None:

@@ -63,3 +63,14 @@ def test_private_patterns_and_the_mode_shape_the_warning_and_public_patterns_sil
     assert risks["public"].startswith("step refused (PQ_CACHE_GUARD=block): alpine:3.19 is private")
     silenced, _ = explain(tmp_path, PQ_PUBLIC_REGISTRIES="registry.example.com")
     assert not any(silenced.values())
+
+
+def test_a_docker_config_secret_nested_too_deep_is_a_clear_error(tmp_path):
+    pipeline, secrets = tmp_path / ".drone.yml", tmp_path / "secrets.yml"
+    pipeline.write_text(PIPELINES)
+    secrets.write_text(f"dockerconfig: '{'[' * 100_000}'\n")
+    result = run_cli("explain", str(pipeline), "--secrets", str(secrets))
+    assert result.returncode == 2
+    assert "docker config 'dockerconfig' nests arrays and objects deeper than 100 levels (line 1, column 101)" \
+           in result.stderr
+    assert "Traceback" not in result.stderr

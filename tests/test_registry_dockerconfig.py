@@ -9,6 +9,7 @@ import pytest
 
 from pipeline_queue.errors import RegistryConfigError
 from pipeline_queue.registry import DockerConfig, RegistryAuth, parse_docker_config
+from pipeline_queue.registry.dockerconfig import MAX_DEPTH
 
 PASSWORD = "pQ9zR2mW7xK4vL"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9tK3nZ"
@@ -192,3 +193,36 @@ def test_no_secret_appears_in_parsed_values():
     shown = " ".join([repr(parsed), str(parsed), repr(parsed.auths), str(parsed.auths[0])])
     assert "bot" in shown
     assert not [fragment for fragment in secret_fragments(PASSWORD, TOKEN) if fragment in shown]
+
+
+# --- nesting -----------------------------------------------------------------------
+
+DEEP_JSON = {
+    "arrays": "[" * 100_000,
+    "objects": '{"a": ' * 100_000,
+    "arrays in an entry": '{"auths": {"ghcr.io": {"username": "bot", "x": ' + "[" * 100_000 + "]" * 100_000 + "}}}",
+    "one a line": "[\n" * 100_000,
+}
+
+
+@pytest.mark.parametrize("text", DEEP_JSON.values(), ids=DEEP_JSON.keys())
+def test_deep_nesting_is_a_placed_error_not_a_recursion_error(text):
+    error = error_for(text)
+    assert f"docker config 'regcred' nests arrays and objects deeper than {MAX_DEPTH} levels (line " in str(error)
+    assert error.__cause__ is None and error.__context__ is None
+
+
+def test_nesting_is_placed_at_the_bracket_that_goes_too_deep():
+    text = '{"auths": {"ghcr.io": {"username": "bot", "x":\n  ' + "[" * (MAX_DEPTH - 3) + "]" * (MAX_DEPTH - 3) + "}}}"
+    assert only(text).username == "bot"  # the deepest array is MAX_DEPTH levels down
+    error = error_for(text.replace("[", "[[", 1).replace("]", "]]", 1))
+    assert str(error).endswith(f"deeper than {MAX_DEPTH} levels (line 2, column {MAX_DEPTH})")
+
+
+def test_brackets_inside_strings_do_not_count():
+    password = "[" * 500 + '"{\\' * 500  # json.dumps writes each quote and backslash escaped
+    assert only(config({"ghcr.io": {"username": "bot", "password": password}})).password == password
+
+
+def test_nan_is_named():
+    assert str(error_for('{"auths": {"ghcr.io": {"auth": NaN}}}')).endswith("(NaN and Infinity are not JSON)")

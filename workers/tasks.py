@@ -15,7 +15,7 @@ from celery import Task
 
 from pipeline_queue import store
 from pipeline_queue.cache.index import sweep_cluster
-from pipeline_queue.producer import may_start, release_waiting
+from pipeline_queue.producer.dependencies import may_start, release_waiting
 from pipeline_queue.reconcile.service import advance_stage
 from workers.app import app
 from workers.enqueue import enqueue_advance

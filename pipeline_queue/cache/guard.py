@@ -39,6 +39,8 @@ class ImageFacts:
     verdict: PrivacyVerdict = UNKNOWN
     cached_on: tuple[str, ...] = ()
     """Nodes whose `status.images` list the image (by its reference), as the node-cache index last saw them."""
+    pulled_by: str = ""
+    """The repository whose build first pulled the image with credentials ("" when none is on record)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class GuardView:
     """What the guard read with a stage's pods."""
 
     mode: CacheGuardMode = CacheGuardMode.OFF
+    repo: str = ""
+    """The repository of the stage's build."""
     images: Mapping[str, ImageFacts] = field(default_factory=dict)
     """By image repository (`ImageRef.name`)."""
     first_pulls: Mapping[str, FirstPull] = field(default_factory=dict)
@@ -66,8 +70,9 @@ def privacy_rules(config: CacheConfig) -> PrivacyRules:
 def decide_step(step: StepPlan, view: GuardView) -> GuardDecision:
     """What the guard does with the step's pod before it is created."""
     facts = view.facts(step)
+    foreign = facts.pulled_by if facts.pulled_by and facts.pulled_by != view.repo else ""
     return guard(step.image, step.pull.policy, has_credentials=bool(step.credentials), verdict=facts.verdict,
-                 mode=view.mode, cached_on=facts.cached_on)
+                 mode=view.mode, cached_on=facts.cached_on, pulled_by=foreign)
 
 
 def check_started(step: StepPlan, *, image_id: str, node: str, view: GuardView) -> Leak | None:

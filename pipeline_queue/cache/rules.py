@@ -125,18 +125,20 @@ def guard(
     verdict: PrivacyVerdict,
     mode: CacheGuardMode,
     cached_on: Sequence[str] = (),
+    pulled_by: str = "",
 ) -> GuardDecision:
     """The guard's decision for one step: `policy` is the step's imagePullPolicy, `has_credentials` whether
-    one of its pull secrets serves the image's registry, `cached_on` the nodes known to hold the image."""
+    one of its pull secrets serves the image's registry, `cached_on` the nodes known to hold the image, and
+    `pulled_by` another repository whose build pulled it there with credentials ("" when none or the same)."""
     if policy not in POLICIES:
         raise CacheGuardError(f"cache guard: {policy!r} is not an imagePullPolicy ({', '.join(POLICIES)})")
     shown = image.familiar
     if not verdict.private:
         return _no_action(policy, f"{shown}: not private ({verdict.reason})")
-    if has_credentials:
-        return _no_action(policy, f"{shown}: private, and the step has pull credentials for {image.registry}")
     if policy not in CACHE_POLICIES:
         return _no_action(policy, f"{shown}: private, pulled with {policy}, so the kubelet checks credentials")
+    if has_credentials:
+        return _credentialed(image, policy, mode=mode, cached_on=cached_on, pulled_by=pulled_by)
     risk = (
         f"{shown} is private ({verdict.reason}) and the step has no pull credentials for {image.registry}: "
         f"with imagePullPolicy {policy} a node that has it cached runs it without asking the registry"
@@ -154,6 +156,25 @@ def guard(
         f"{image.registry}, or use pull: always"
     )
     return GuardDecision("block", policy, "risk", blocked)
+
+
+def _credentialed(image: ImageRef, policy: str, *, mode: CacheGuardMode, cached_on: Sequence[str],
+                  pulled_by: str) -> GuardDecision:
+    """A private image with credentials: under enforce and block it is pulled with Always all the same, since a
+    node with a cached copy would not show the registry the credentials at all, and made-up ones would pass
+    (Kubernetes' KEP-2535 rule, on any version); the registry then judges them. Under warn, a copy another
+    repository pulled onto a node is a risk: this step's credentials would never be checked."""
+    if mode is CacheGuardMode.WARN and pulled_by:
+        risk = (f"{image.familiar} is private and a credentialed pull of {pulled_by} put it on a node"
+                f"{_where_cached(cached_on)}: with imagePullPolicy {policy} {image.registry} never checks this "
+                "step's pull credentials where it is cached (made-up ones would pass); the pod runs as asked "
+                "(PQ_CACHE_GUARD=warn)")
+        return GuardDecision("warn", policy, "risk", risk)
+    if mode in (CacheGuardMode.OFF, CacheGuardMode.WARN):
+        return _no_action(policy, f"{image.familiar}: private, and the step has pull credentials for {image.registry}")
+    message = (f"{image.familiar} is private: pulling with Always instead of {policy}, so {image.registry} checks "
+               f"the step's pull credentials rather than a node's cache (PQ_CACHE_GUARD={mode.value})")
+    return GuardDecision("enforce", "Always", None, message)
 
 
 def _where_cached(nodes: Sequence[str]) -> str:

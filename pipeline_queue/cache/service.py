@@ -61,19 +61,21 @@ class CacheGuard:
     # -- reading, with the pods ---------------------------------------------------------------------
 
     def read(self, session: Session, plan: StagePlan, pods: Mapping[str, Mapping[str, Any]], *, build_id: int,
-             step_ids: Mapping[str, int]) -> GuardView:
-        """What the guard needs to judge the stage's steps now: each image's privacy and the nodes caching it,
-        the first credentialed pull of each digest its pods run, and the risks already recorded on its steps."""
-        images = self._image_facts(plan.all_steps)
+             repo: str, step_ids: Mapping[str, int]) -> GuardView:
+        """What the guard needs to judge the stage's steps now: each image's privacy, the nodes caching it and
+        who pulled it first, the first credentialed pull of each digest its pods run, and the risks already
+        recorded on its steps."""
+        images = self._image_facts(session, plan.all_steps)
         private = [step for step in plan.all_steps if images[step.image.name].verdict.private and not step.credentials]
         return GuardView(
             mode=self.mode,
+            repo=repo,
             images=images,
             first_pulls=self._first_pulls(session, private, pods),
             risks=_risks(session, build_id=build_id, step_ids=step_ids),
         )
 
-    def _image_facts(self, steps: Iterable[StepPlan]) -> dict[str, ImageFacts]:
+    def _image_facts(self, session: Session, steps: Iterable[StepPlan]) -> dict[str, ImageFacts]:
         by_name: dict[str, ImageRef] = {}
         uncredentialed: set[str] = set()
         for step in steps:
@@ -86,14 +88,20 @@ class CacheGuard:
         for name, image in by_name.items():
             denied = name in uncredentialed and name not in credentialed and self._denied(image)
             verdict = is_private(image, rules=self.rules, credentialed_repos=credentialed, anonymous_denied=denied)
-            cached: tuple[str, ...] = ()
-            if verdict.private and name in uncredentialed:
-                # A pinned digest is cached under whatever name a node lists it; a tag, under that name.
-                wanted = image.digest or image.reference
-                cached = self._indexed(lambda redis, wanted=wanted: index.nodes_with(redis, wanted, prefix=self.prefix),
-                                       (), what=f"which nodes cache {image.familiar}")
-            facts[name] = ImageFacts(verdict=verdict, cached_on=cached)
+            if not verdict.private:
+                facts[name] = ImageFacts(verdict=verdict)
+                continue
+            first = self._first_pull(session, identity=name, image=image.reference) if name in credentialed else None
+            facts[name] = ImageFacts(verdict=verdict, cached_on=self._cached_on(image),
+                                     pulled_by=first.repo if first is not None else "")
         return facts
+
+    def _cached_on(self, image: ImageRef) -> tuple[str, ...]:
+        # A pinned digest is cached under whatever name a node lists it; a tag, under that name.
+        wanted = image.digest or image.reference
+        nodes: tuple[str, ...] = self._indexed(lambda redis: index.nodes_with(redis, wanted, prefix=self.prefix),
+                                               (), what=f"which nodes cache {image.familiar}")
+        return nodes
 
     def _denied(self, image: ImageRef) -> bool:
         """Whether the image's registry refuses it to anonymous clients; asked only when no pattern decides."""
@@ -107,17 +115,21 @@ class CacheGuard:
         found: dict[str, FirstPull] = {}
         for step in steps:
             digest = digest_of(_image_id(pods.get(step.pod_name)))
-            if not digest or digest in found:
-                continue
-            first = self._indexed(lambda redis, digest=digest: index.first_pull(redis, digest, prefix=self.prefix),
-                                  None, what=f"the first pull of {digest}")
-            if first is None:
-                record = first_credentialed_pull(session, digest=digest, image=step.image.reference)
-                if record is not None:
-                    first = FirstPull(build=str(record.build_id), repo=record.repo, registry_key=record.registry_key)
-            if first is not None:
-                found[digest] = first
+            if digest and digest not in found:
+                first = self._first_pull(session, identity=digest, digest=digest, image=step.image.reference)
+                if first is not None:
+                    found[digest] = first
         return found
+
+    def _first_pull(self, session: Session, *, identity: str, digest: str = "", image: str = "") -> FirstPull | None:
+        """The first credentialed pull of a digest or an image repository: from the index, else the database."""
+        first: FirstPull | None = self._indexed(lambda redis: index.first_pull(redis, identity, prefix=self.prefix),
+                                                None, what=f"the first pull of {identity}")
+        if first is None:
+            record = first_credentialed_pull(session, digest=digest, image=image)
+            if record is not None:
+                first = FirstPull(build=str(record.build_id), repo=record.repo, registry_key=record.registry_key)
+        return first
 
     def _indexed(self, read: Any, fallback: Any, *, what: str) -> Any:
         if self.redis is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipeline_queue.commands.common import echo_json
 from pipeline_queue.errors import StoreError
@@ -143,8 +144,8 @@ def builds_command(limit: int, as_json: bool) -> None:
         echo_json(rows)
         return
     table = Table("id", "status", "repo", "branch", "event", "created")
-    for row in rows:
-        table.add_row(*(str(row[key] or "") for key in ("id", "status", "repo", "branch", "event", "created")))
+    for row in rows:  # Text cells: a repository or branch prints as written, never as markup
+        table.add_row(*(Text(str(row[key] or "")) for key in ("id", "status", "repo", "branch", "event", "created")))
     Console(soft_wrap=True).print(table)
 
 
@@ -167,19 +168,24 @@ def show_command(build_id: int, as_json: bool) -> None:
 
 
 def print_detail(document: dict[str, Any]) -> None:
+    """Text, never markup: names, images and errors come from pipelines and print as written."""
     console = Console(soft_wrap=True, highlight=False)
-    console.print(f"[bold]build {document['id']}[/bold]: {document['status']}")
+    console.print(Text.assemble((f"build {document['id']}", "bold"), f": {document['status']}"))
     for stage in document["stages"]:
         table = Table("step", "status", "exit", "node", "image", "pull policy", "error",
-                      title=f"{stage['name']} ({stage['status']})", title_justify="left")
+                      title=Text(f"{stage['name']} ({stage['status']})"), title_justify="left")
         for step in stage["steps"]:
             exit_code = "" if step["exit_code"] is None else str(step["exit_code"])
-            table.add_row(step["name"], step["status"], exit_code, step["node"], _familiar(step["image"]),
-                          step["pull_policy"], step["error"])
+            cells = (step["name"], step["status"], exit_code, step["node"], _familiar(step["image"]),
+                     step["pull_policy"], step["error"])
+            table.add_row(*(Text(cell or "") for cell in cells))
         console.print(table)
     for finding in document["findings"]:
-        console.print(f"[yellow]{finding['kind']}[/yellow] {finding['step'] or '-'}: {finding['image']} "
-                      f"on {finding['node'] or '-'} ({finding['mode']}, {finding['action']}) {finding['detail']}")
+        console.print(Text.assemble(
+            (finding["kind"], "yellow"),
+            f" {finding['step'] or '-'}: {finding['image']} on {finding['node'] or '-'} "
+            f"({finding['mode']}, {finding['action']}) {finding['detail']}",
+        ))
 
 
 def _familiar(image: str) -> str:

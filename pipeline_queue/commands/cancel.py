@@ -22,7 +22,7 @@ def cancel_command(build_id: int) -> None:
     from sqlalchemy.engine import make_url
 
     from pipeline_queue import store
-    from pipeline_queue.producer import cancel_build
+    from pipeline_queue.producer.cancel import cancel_build
     from pipeline_queue.runtime import resolve
     from workers.app import make_app
     from workers.enqueue import enqueue_advance

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from pipeline_queue.cache.guard import credentialed_in, privacy_rules, static_risk
 from pipeline_queue.cache.rules import PrivacyRules
@@ -77,18 +78,20 @@ def credentials_text(step: dict[str, Any]) -> str:
 
 def print_explanation(report: dict[str, Any]) -> None:
     """A block per step, readable at any terminal width."""
+    # Text, never markup: names, images and messages come from the file and print as written.
     console = Console(highlight=False)
     for pipeline in report["pipelines"]:
-        console.print(f"[bold]pipeline {pipeline['name']!r}[/bold] (namespace {pipeline['namespace']})")
+        console.print(Text.assemble((f"pipeline {pipeline['name']!r}", "bold"),
+                                    f" (namespace {pipeline['namespace']})"))
         for step in pipeline["steps"]:
             kind = " (service)" if step["kind"] == "service" else ""
-            console.print(f"  [bold]{step['name']}[/bold]{kind}")
-            console.print(f"    image        {step['image']}")
-            console.print(f"    pull policy  [cyan]{step['pull_policy']}[/cyan]: {step['pull_reason']}")
-            console.print(f"    credentials  {credentials_text(step)}")
+            console.print(Text.assemble("  ", (step["name"], "bold"), kind))
+            console.print(Text(f"    image        {step['image']}"))
+            console.print(Text.assemble("    pull policy  ", (step["pull_policy"], "cyan"), f": {step['pull_reason']}"))
+            console.print(Text(f"    credentials  {credentials_text(step)}"))
             if step["cache_risk"]:
-                console.print(f"    [yellow]cache risk[/yellow]   {step['cache_risk']}")
+                console.print(Text.assemble("    ", ("cache risk", "yellow"), f"   {step['cache_risk']}"))
         for warning in pipeline["warnings"]:
-            console.print(f"  [yellow]warning:[/yellow] {warning}")
+            console.print(Text.assemble("  ", ("warning:", "yellow"), f" {warning}"))
     if not report["pipelines"]:
         console.print("no kubernetes pipelines in this file")

@@ -8,10 +8,12 @@ import sys
 import click
 import yaml
 
-from pipeline_queue.commands.common import echo_json, load_secrets_file
+from pipeline_queue.commands.common import echo_json
 from pipeline_queue.commands.explaining import explain_plans, print_explanation
-from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, compile_pipeline
+from pipeline_queue.commands.tenancy import repo_option, tenant_for
+from pipeline_queue.compiler import BuildContext, CompiledStage, compile_pipeline
 from pipeline_queue.errors import SpecError
+from pipeline_queue.producer.tenants import Tenant
 from pipeline_queue.settings import Settings
 from pipeline_queue.spec.linter import Problem, lint
 from pipeline_queue.spec.loader import LoadedFile, load_file
@@ -30,10 +32,12 @@ def load_or_exit(path: str) -> LoadedFile:
         sys.exit(1)
 
 
-def checked(path: str, secrets: dict[str, str] | None) -> tuple[LoadedFile, list[Problem]]:
-    """Load and lint; print every problem; exit 1 on any error."""
+def checked(path: str, tenant: Tenant, *, check_secrets: bool = True) -> tuple[LoadedFile, list[Problem]]:
+    """Load and lint for `tenant`; print every problem; exit 1 on any error."""
     loaded = load_or_exit(path)
-    problems = lint(loaded, secrets=None if secrets is None else set(secrets))
+    settings = Settings.from_env()
+    problems = lint(loaded, secrets=set(tenant.secrets) if check_secrets else None,
+                    trust=tenant.trust(settings.run.namespace))
     for problem in problems:
         click.echo(str(problem), err=problem.severity != "error")
     if any(problem.severity == "error" for problem in problems):
@@ -41,30 +45,36 @@ def checked(path: str, secrets: dict[str, str] | None) -> tuple[LoadedFile, list
     return loaded, problems
 
 
-def compile_all(loaded: LoadedFile, secrets: dict[str, str]) -> list[CompiledStage]:
-    settings = CompilerSettings(pull=Settings.from_env().pull)
-    context = BuildContext(secrets=secrets)
-    return [compile_pipeline(item.pipeline, context, settings=settings) for item in loaded.pipelines]
+def compile_all(loaded: LoadedFile, tenant: Tenant) -> list[CompiledStage]:
+    settings = Settings.from_env()
+    context = BuildContext(secrets=tenant.secrets, trusted=tenant.trusted,
+                           namespace=tenant.namespace or settings.run.namespace)
+    return [compile_pipeline(item.pipeline, context, settings=settings.compiler_settings())
+            for item in loaded.pipelines]
 
 
 @click.command("lint")
 @click.argument("file", type=click.Path(dir_okay=False))
 @secrets_option
-def lint_command(file: str, secrets_path: str | None) -> None:
-    """Check FILE as Drone would; print `FILE:LINE:COL: message` per problem."""
-    checked(file, load_secrets_file(secrets_path) if secrets_path else None)
+@repo_option
+def lint_command(file: str, secrets_path: str | None, repo: str | None) -> None:
+    """Check FILE as Drone would (and, with --repo, as its repository's trust allows); print
+    `FILE:LINE:COL: message` per problem."""
+    tenant = tenant_for(repo, secrets_path, settings=Settings.from_env())
+    checked(file, tenant, check_secrets=bool(secrets_path or repo))
 
 
 @click.command("explain")
 @click.argument("file", type=click.Path(dir_okay=False))
 @secrets_option
+@repo_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
-def explain_command(file: str, secrets_path: str | None, as_json: bool) -> None:
+def explain_command(file: str, secrets_path: str | None, repo: str | None, as_json: bool) -> None:
     """Per step: the normalized image, its pull policy and why, where its credentials come from, and whether
     it could run a private image from a node's cache without them."""
-    secrets = load_secrets_file(secrets_path)
-    loaded, problems = checked(file, secrets)
-    plans = [compiled.plan for compiled in compile_all(loaded, secrets)]
+    tenant = tenant_for(repo, secrets_path, settings=Settings.from_env())
+    loaded, problems = checked(file, tenant)
+    plans = [compiled.plan for compiled in compile_all(loaded, tenant)]
     report = explain_plans(file, plans, problems, cache=Settings.from_env().cache)
     if as_json:
         echo_json(report)
@@ -75,13 +85,14 @@ def explain_command(file: str, secrets_path: str | None, as_json: bool) -> None:
 @click.command("compile")
 @click.argument("file", type=click.Path(dir_okay=False))
 @secrets_option
+@repo_option
 @click.option("--json", "output", flag_value="json", help="Print the objects as one JSON list.")
 @click.option("--yaml", "output", flag_value="yaml", default=True, help="Print YAML documents (default).")
-def compile_command(file: str, secrets_path: str | None, output: str) -> None:
+def compile_command(file: str, secrets_path: str | None, repo: str | None, output: str) -> None:
     """Print the Kubernetes objects FILE becomes (secret values redacted)."""
-    secrets = load_secrets_file(secrets_path)
-    loaded, _ = checked(file, secrets)
-    objects = [obj for compiled in compile_all(loaded, secrets) for obj in compiled.redacted_objects()]
+    tenant = tenant_for(repo, secrets_path, settings=Settings.from_env())
+    loaded, _ = checked(file, tenant)
+    objects = [obj for compiled in compile_all(loaded, tenant) for obj in compiled.redacted_objects()]
     if output == "json":
         click.echo(json.dumps(objects, indent=2))
     else:

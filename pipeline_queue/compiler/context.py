@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pipeline_queue.compiler.naming import short_hash
 from pipeline_queue.pull import PullSettings
+from pipeline_queue.vocabulary import DEFAULT_CPU, DEFAULT_MEMORY
 
 _PULL_REF_RE = re.compile(r"^refs/(?:pull|pull-requests|merge-requests)/(\d+)/")
 TAG_REF_PREFIX = "refs/tags/"
@@ -28,8 +29,11 @@ class BuildContext:
     build_number: int = 1
     stage_number: int = 1
     stage_key: str = ""
-    """The unique key of this stage run, chosen by the producer (the stage's id in the store); without one,
-    a local key derived from repo, build number and pipeline name (for `compile` and `explain`)."""
+    """The unique key of this stage run, chosen by the producer; every object name and the stage label derive
+    from it. Without one, a local key derived from repo, build number and pipeline name (`compile`, `explain`)."""
+    stage_id: int = 0
+    """The stage's id in the store, which the pod watcher routes events by (annotated on every pod); 0 for a
+    stage that is not stored (then the key is annotated, which the watcher ignores)."""
     namespace: str = "default"
     """Where the objects go unless the pipeline's metadata.namespace says otherwise."""
     target_branch: str = ""
@@ -46,6 +50,9 @@ class BuildContext:
     message: str = ""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Repository secrets by name: `from_secret` values and `image_pull_secrets` config.json files."""
+    trusted: bool = True
+    """Whether the repository is trusted (local runs are the operator's own); an untrusted one's `secret` volumes
+    mount its own secrets only, from the stage's Secret."""
     created: int = 0
     """Unix time the build was created."""
     system_host: str = "localhost"
@@ -94,3 +101,7 @@ class CompilerSettings:
     """DRONE_RUNNER_NAME in every step."""
     storage_class: str = ""
     """storageClassName of workspace claims; empty means the cluster's default class."""
+    default_cpu: str = DEFAULT_CPU
+    """The cpu request and limit of a step that names neither (`PQ_DEFAULT_CPU`); "" for none."""
+    default_memory: str = DEFAULT_MEMORY
+    """The memory request and limit of a step that names neither (`PQ_DEFAULT_MEMORY`); "" for none."""

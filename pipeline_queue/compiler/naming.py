@@ -92,6 +92,11 @@ def pull_secret_name(stage: str, step: str) -> str:
     return f"{PREFIX}-{stage}-{step}-pull"
 
 
+def service_name(stage: str, step: str) -> str:
+    """The Service of a service: named for its stage, so two builds of one pipeline never share one."""
+    return f"{PREFIX}-{stage}-{step}"
+
+
 def env_secret_name(stage: str) -> str:
     return f"{PREFIX}-{stage}-env"
 

@@ -63,7 +63,9 @@ class StepPlan:
     pull_secret: str = ""
     """The name of the step's dockerconfigjson Secret, or "" when the image needs no credentials."""
     service: dict[str, Any] | None = None
-    """The Service that makes a service reachable by its name."""
+    """A service's own headless Service (named for its stage: `pq-<stage>-<step>`)."""
+    host: str = ""
+    """A service's host name, the one the pipeline's steps reach it by (through their pods' `hostAliases`)."""
     depends_on: tuple[str, ...] = ()
     detach: bool = False
     ignore_failure: bool = False

@@ -28,6 +28,8 @@ class StageScope:
     system: dict[str, str]
     volumes: dict[str, dict[str, Any]]
     refs: SecretRefs
+    default_resources: dict[str, str] = field(default_factory=dict)
+    """Quantity by resource (`cpu`, `memory`) for a step that requests and limits neither."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -58,12 +60,10 @@ def step_pod(item: PodSpecInput, scope: StageScope) -> dict[str, Any]:
         "workingDir": step.working_dir or scope.workspace.full,
         "volumeMounts": mounts,
     }
-    resources = _resources(step, where=where)
+    resources = _resources(step, scope.default_resources, where=where)
     if resources:
         container["resources"] = resources
-    security = _security_context(step, scope, where=where)
-    if security:
-        container["securityContext"] = security
+    container["securityContext"] = _security_context(step, scope, where=where)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -98,6 +98,9 @@ def _pod_spec(
         spec["tolerations"] = [_toleration(toleration) for toleration in pipeline.tolerations]
     if pipeline.service_account_name:
         spec["serviceAccountName"] = pipeline.service_account_name
+    else:
+        # No Kubernetes API token in a step unless the pipeline names the account it means to act as.
+        spec["automountServiceAccountToken"] = False
     return spec
 
 
@@ -126,8 +129,9 @@ def _env(item: PodSpecInput, scope: StageScope, *, where: str) -> list[dict[str,
     return env
 
 
-def _resources(step: Step, *, where: str) -> dict[str, dict[str, str]]:
-    resources = {}
+def _resources(step: Step, defaults: dict[str, str], *, where: str) -> dict[str, dict[str, str]]:
+    """The step's requests and limits; a resource it names in neither gets the operator's default in both."""
+    resources: dict[str, dict[str, str]] = {}
     for section in ("limits", "requests"):
         amounts: ResourceAmounts = getattr(step.resources, section)
         quantities = {}
@@ -137,11 +141,17 @@ def _resources(step: Step, *, where: str) -> dict[str, dict[str, str]]:
             quantities["memory"] = memory_quantity(amounts.memory, where=f"{where}: resources.{section}.memory")
         if quantities:
             resources[section] = quantities
+    named = {name for quantities in resources.values() for name in quantities}
+    for name, quantity in defaults.items():
+        if name not in named:
+            for section in ("limits", "requests"):
+                resources.setdefault(section, {})[name] = quantity
     return resources
 
 
 def _security_context(step: Step, scope: StageScope, *, where: str) -> dict[str, Any]:
-    context: dict[str, Any] = {}
+    # A process gains no privileges its parent lacks (setuid binaries, file capabilities) unless privileged.
+    context: dict[str, Any] = {"allowPrivilegeEscalation": bool(step.privileged)}
     if step.privileged:
         context["privileged"] = True
     if step.user:

@@ -1,4 +1,9 @@
-"""The shell script a step's `commands` become, run the way Drone's Kubernetes runner runs it."""
+"""The shell script a step's `commands` become, and how the container hands it to the shell unchanged.
+
+The script travels in DRONE_SCRIPT and reaches the shell as its `-c` argument through Kubernetes' own `$(VAR)`
+expansion: no `echo` rewrites it on the way (dash's echo would turn `\\c`, `\\n` and a leading `-n` into
+something else) and nothing reads it from standard input, which stays the step's own.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,12 @@ SCRIPT_VARIABLE = "DRONE_SCRIPT"
 
 
 def script(commands: Sequence[str]) -> str:
-    """`set -e`, then each command traced as `+ command` before it runs."""
-    # The trace is single-quoted, so `$`, backticks and quotes in it are printed, never run.
-    traced = "".join(f"\necho + {shlex.quote(command)}\n{command}\n" for command in commands)
+    """`set -e`, then each command traced as `+ command` before it runs (Drone's layout)."""
+    # printf prints the trace as given: the command is one single-quoted argument, never expanded or run.
+    traced = "".join(f"\nprintf '+ %s\\n' {shlex.quote(command)}\n{command}\n" for command in commands)
     return f"\nset -e\n{traced}"
 
 
 def script_entrypoint(shell: str = "") -> tuple[list[str], list[str]]:
-    """The container command and args that feed DRONE_SCRIPT to the shell."""
-    interpreter = shlex.quote(shell) if shell else DEFAULT_SHELL
-    return [DEFAULT_SHELL, "-c"], [f'echo "${SCRIPT_VARIABLE}" | {interpreter}']
+    """The container command and args: the shell, `-c`, and the script as the kubelet expands `$(DRONE_SCRIPT)`."""
+    return [shell or DEFAULT_SHELL, "-c"], [f"$({SCRIPT_VARIABLE})"]

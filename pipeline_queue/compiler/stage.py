@@ -13,8 +13,9 @@ from pipeline_queue.compiler.graph import dependencies
 from pipeline_queue.compiler.objects import docker_config_secret, headless_service, opaque_secret, workspace_claim
 from pipeline_queue.compiler.plan import CompiledStage, StagePlan, StepPlan
 from pipeline_queue.compiler.pods import PodSpecInput, StageScope, step_pod
+from pipeline_queue.compiler.resources import is_quantity, memory_quantity
 from pipeline_queue.compiler.substitution import Substituted, substitute_pipeline
-from pipeline_queue.compiler.volumes import pipeline_volumes, workspace_of
+from pipeline_queue.compiler.volumes import own_secret_volumes, pipeline_volumes, workspace_of
 from pipeline_queue.errors import CompileError, ImageReferenceError
 from pipeline_queue.images import ImageRef, parse_image
 from pipeline_queue.pull import PullDecision, decide_pull
@@ -54,12 +55,16 @@ class _StageCompiler:
             claim=naming.claim_name(self.stage),
             workspace=workspace,
             labels=self.labels,
-            annotations={naming.ANNOTATION_STAGE_ID: self.stage_key, naming.ANNOTATION_PIPELINE: pipeline.name},
+            annotations={naming.ANNOTATION_STAGE_ID: str(context.stage_id or self.stage_key),
+                         naming.ANNOTATION_PIPELINE: pipeline.name},
             system=stage_variables(pipeline, context, workspace=workspace, runner_name=settings.runner_name),
             volumes=pipeline_volumes(pipeline),
             refs=SecretRefs(naming.env_secret_name(self.stage)),
+            default_resources=_default_resources(settings),
             warnings=list(substituted.warnings),
         )
+        if not context.trusted:
+            self.scope.volumes = own_secret_volumes(self.scope.volumes, self.scope.refs)
         self.keyring: Keyring | None = None
         self.pull_secrets: list[dict[str, Any]] = []
 
@@ -139,6 +144,7 @@ class _StageCompiler:
             pod=step_pod(item, self.scope),
             pull_secret=str(pull_secret["metadata"]["name"]) if pull_secret else "",
             service=self._service(step, slug=slug, labels=step_labels) if kind is StepKind.SERVICE else None,
+            host=naming.service_host(step.name) if kind is StepKind.SERVICE else "",
             depends_on=depends_on,
             detach=step.detach or kind is StepKind.SERVICE,
             ignore_failure=step.failure == "ignore",
@@ -156,7 +162,8 @@ class _StageCompiler:
             naming.LABEL_STAGE: self.stage,
             naming.LABEL_STEP: slug,
         }
-        return headless_service(host, namespace=self.scope.namespace, labels=labels, selector=selector)
+        name = naming.service_name(self.stage, slug)
+        return headless_service(name, namespace=self.scope.namespace, labels=labels, selector=selector)
 
     def _stage_secret(self) -> dict[str, Any] | None:
         values = {}
@@ -179,6 +186,18 @@ def _substitute(pipeline: Pipeline, context: BuildContext, settings: CompilerSet
     never a secret; the Kubernetes escaping of `$` (environ.literal) applies later, to what this leaves."""
     variables = stage_variables(pipeline, context, workspace=workspace_of(pipeline), runner_name=settings.runner_name)
     return substitute_pipeline(pipeline, variables)
+
+
+def _default_resources(settings: CompilerSettings) -> dict[str, str]:
+    defaults = {}
+    if settings.default_cpu:
+        # A Kubernetes quantity, as operators write them (`1`, `500m`), not Drone's bare millicores.
+        if not is_quantity(settings.default_cpu):
+            raise CompileError(f"PQ_DEFAULT_CPU: {settings.default_cpu!r} is not a cpu quantity (like 1 or 500m)")
+        defaults["cpu"] = settings.default_cpu
+    if settings.default_memory:
+        defaults["memory"] = memory_quantity(settings.default_memory, where="PQ_DEFAULT_MEMORY")
+    return defaults
 
 
 def _namespace(pipeline: Pipeline, context: BuildContext) -> str:

@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline_queue.compiler.environ import Workspace
+from pipeline_queue.compiler.environ import SecretRefs, Workspace
 from pipeline_queue.compiler.naming import slugify
 from pipeline_queue.compiler.resources import memory_quantity
 from pipeline_queue.errors import CompileError
@@ -36,6 +36,22 @@ def pipeline_volumes(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
             raise CompileError(f"{where}: the volume name is used twice")
         volumes[volume.name] = {"name": volume_name(volume.name), **_source(volume, where=where)}
     return volumes
+
+
+def own_secret_volumes(volumes: Mapping[str, dict[str, Any]], refs: SecretRefs) -> dict[str, dict[str, Any]]:
+    """For an untrusted repository: each `secret` volume mounts one of the repository's own secrets, as a file
+    of the stage's Secret, never a Secret of the namespace by name (the linter refused any other)."""
+    rewritten: dict[str, dict[str, Any]] = {}
+    for name, volume in volumes.items():
+        source = volume.get("secret")
+        if source is None:
+            rewritten[name] = volume
+            continue
+        key = refs.value_from(source["secretName"])["secretKeyRef"]["key"]
+        own = {"secretName": refs.secret_name, "items": [{"key": key, "path": key}]}
+        own.update({field: source[field] for field in ("defaultMode", "optional") if field in source})
+        rewritten[name] = {"name": volume["name"], "secret": own}
+    return rewritten
 
 
 def volume_name(name: str) -> str:

@@ -32,6 +32,10 @@ class AlreadyExistsError(ConflictError):
     """409 AlreadyExists: an object of that name is there already; for our deterministic names, success."""
 
 
+class ForeignObjectError(ConflictError):
+    """An object of the name a stage wanted exists already and belongs to another stage: never adopted."""
+
+
 class InvalidError(KubeError):
     """422: the object breaks the API's rules; the message says which field."""
 

@@ -6,13 +6,13 @@ deterministic name that exists already as the one they meant to create.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
+from pipeline_queue.compiler.naming import LABEL_STAGE
 from pipeline_queue.compiler.plan import CompiledStage, StagePlan
 from pipeline_queue.compiler.rewrites import owned, owner_reference
-from pipeline_queue.kube.errors import AlreadyExistsError, KubeError, NotFoundError
+from pipeline_queue.kube.errors import AlreadyExistsError, ForeignObjectError, KubeError, NotFoundError
 from pipeline_queue.kube.verbs import Kube
 
 log = logging.getLogger(__name__)
@@ -20,19 +20,34 @@ CLEANUP_KINDS = ("Pod", "Service", "Secret")
 
 
 def ensure_claim(kube: Kube, claim: dict[str, Any]) -> dict[str, Any]:
-    """Create the workspace claim unless it exists; the ownerReference every other object of the stage carries."""
+    """Create the workspace claim unless this stage's exists; the ownerReference every other object of the stage
+    carries. A claim of that name of another stage is a ForeignObjectError."""
     try:
         created = kube.create(claim)
     except AlreadyExistsError:
         metadata = claim["metadata"]
         created = kube.get("PersistentVolumeClaim", metadata["namespace"], metadata["name"])
+        if (created.get("metadata") or {}).get("labels", {}).get(LABEL_STAGE) != metadata["labels"][LABEL_STAGE]:
+            raise ForeignObjectError(f"PersistentVolumeClaim {metadata['namespace']}/{metadata['name']} already "
+                                     "exists and belongs to another stage: it is not used") from None
     return owner_reference(created)
 
 
 def create_once(kube: Kube, obj: dict[str, Any]) -> None:
-    """Create `obj`; one of that name exists already (an earlier or concurrent pass made it): the same object."""
-    with contextlib.suppress(AlreadyExistsError):
+    """Create `obj`; one of that name made by an earlier or concurrent pass of the same stage is the same object.
+    One of that name that belongs to another stage (its stage label says so) is never adopted: ForeignObjectError."""
+    try:
         kube.create(obj)
+    except AlreadyExistsError as error:
+        metadata = obj["metadata"]
+        found = kube.get(obj["kind"], metadata["namespace"], metadata["name"])
+        ours = (metadata.get("labels") or {}).get(LABEL_STAGE)
+        theirs = ((found.get("metadata") or {}).get("labels") or {}).get(LABEL_STAGE)
+        if ours is None or theirs != ours:
+            raise ForeignObjectError(
+                f"{obj['kind']} {metadata['namespace']}/{metadata['name']} already exists and belongs to "
+                f"{'stage ' + repr(theirs) if theirs else 'no stage of ours'}, not to this one: it is not used",
+                status=error.status, reason="AlreadyExists") from error
 
 
 def publish_secrets(compiled: CompiledStage, *, kube: Kube) -> list[str]:

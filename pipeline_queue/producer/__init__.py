@@ -1,19 +1,6 @@
-"""The producer: a pipeline file becomes a build in the store, its Secrets in Kubernetes and `pq.advance` messages.
+"""The producer: an event becomes a build in the store, its Secrets in Kubernetes and `pq.advance` messages.
 
-`submit_file` does all three; `cancel_build` stops a build; `dependencies` decides when a stage that waits on
-other pipelines may run.
+`submit.submit_file` does all three for a pipeline file; `tenants` says whose secrets and trust apply;
+`cancel.cancel_build` stops a build; `dependencies` decides when a stage that waits on other pipelines may run.
+This file imports nothing, so that the command line loads the producer's parts only when it uses them.
 """
-
-from pipeline_queue.producer.cancel import cancel_build
-from pipeline_queue.producer.dependencies import may_start, release_waiting
-from pipeline_queue.producer.submit import SubmittedBuild, SubmittedStage, check_file, submit_file
-
-__all__ = [
-    "SubmittedBuild",
-    "SubmittedStage",
-    "cancel_build",
-    "check_file",
-    "may_start",
-    "release_waiting",
-    "submit_file",
-]

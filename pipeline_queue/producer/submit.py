@@ -1,28 +1,34 @@
-"""submit_file: lint a pipeline file, store its build, publish its Secrets, send `advance` for the first stages.
+"""submit_file: lint a pipeline file, store its build and its sealed Secrets, send `advance` for the first stages.
 
-The stage key is the store's numeric stage id, chosen here once: the pods carry it (the watcher routes pod
-events by it). So, in one transaction: the build is created with its pending stages, then each pipeline is
-compiled once, with its stage's id and the build's number, its Secrets published and its plan stored.
-Secret values go to Kubernetes only; the database keeps their names.
+The stage key is chosen here once: the store's stage id and a random suffix, so that no key (and so no object
+name) is ever handed out twice, even where a rolled-back transaction gave an id out again. The pods are also
+annotated with the bare stage id, which the watcher routes their events by. So, in one transaction: the build
+is created with its pending stages, then each pipeline is compiled once, with its stage's id and key and the
+build's number, and its plan and its sealed Secrets stored. The worker that starts a stage publishes its Secrets
+(pipeline_queue.reconcile); no value is ever in the clear in the database.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue.compiler import BuildContext, CompiledStage, CompilerSettings, compile_pipeline
+from pipeline_queue.compiler import BuildContext, compile_pipeline
 from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.errors import SpecError, UsageError
-from pipeline_queue.kube import Kube
-from pipeline_queue.kube.stage import delete_stage_objects, publish_secrets
+from pipeline_queue.producer.tenants import Tenant, local
 from pipeline_queue.producer.triggers import Selection, select
 from pipeline_queue.settings import Settings
 from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file
 from pipeline_queue.store import BuildDetail, NewBuild, NewStage, create_build, get_build, set_stage_plan
+from pipeline_queue.store.stage_secrets import seal_stage_secrets
+from pipeline_queue.vault.cipher import KeyRing
+from pipeline_queue.vault.keys import load_key_ring
+from pipeline_queue.vault.stages import seal_stage
 
 Send = Callable[[Sequence[int]], object]
 """Enqueues `pq.advance` for each stage id (the CLI's is `workers.enqueue.enqueue_advance` on a Celery app)."""
@@ -53,7 +59,7 @@ class _Event:
     commit: str
     event: str
     ref: str
-    secrets: Mapping[str, str] = field(repr=False)
+    tenant: Tenant
 
 
 def submit_file(
@@ -63,16 +69,21 @@ def submit_file(
     branch: str,
     commit: str,
     event: str,
-    secrets: Mapping[str, str],
     settings: Settings,
     sessions: sessionmaker[Session],
-    kube: Kube,
     send: Send,
+    secrets: Mapping[str, str] | None = None,
+    tenant: Tenant | None = None,
     ref: str = "",
 ) -> SubmittedBuild:
-    """Run the file for the event; raises SpecError (every lint error listed) before anything is written."""
-    loaded = check_file(path, secrets=secrets)
-    base = _Event(repo, branch, commit, event, ref, dict(secrets))
+    """Run the file for the event, for `tenant` (default: the operator's own, with `secrets`); raises SpecError
+    (every lint error listed, what only a trusted repository may do among them) before anything is written."""
+    if tenant is not None and secrets:
+        raise UsageError("a registered repository's secrets are its own (`pipeline-queue secret add`): "
+                         "--secrets is for local runs")
+    tenant = tenant or local(secrets or {})
+    loaded = check_file(path, tenant=tenant, namespace=settings.run.namespace)
+    base = _Event(repo, branch, commit, event, ref, tenant)
     facts_ref = BuildContext(branch=branch, ref=ref).effective_ref
     selections = select([entry.pipeline for entry in loaded.pipelines],
                         BuildFacts(repo=repo, branch=branch, event=event, ref=facts_ref))
@@ -80,7 +91,7 @@ def submit_file(
     if not chosen:
         raise UsageError(f"{loaded.filename}: no pipeline's trigger matches this build "
                          f"(event {event!r}, branch {branch!r}): nothing to run")
-    detail = _store(chosen, base, settings=settings, sessions=sessions, kube=kube, ref=facts_ref)
+    detail = _store(chosen, base, settings=settings, sessions=sessions, ref=facts_ref)
     ids = {stage.name: stage.id for stage in detail.stages}
     first = tuple(ids[selection.pipeline.name] for selection in chosen if not selection.depends_on)
     send(first)
@@ -93,10 +104,11 @@ def submit_file(
     )
 
 
-def check_file(path: str | os.PathLike[str], *, secrets: Mapping[str, str]) -> LoadedFile:
-    """The loaded file, or SpecError listing every lint error (so that nothing of it runs)."""
+def check_file(path: str | os.PathLike[str], *, tenant: Tenant, namespace: str) -> LoadedFile:
+    """The loaded file, or SpecError listing every lint error (so that nothing of it runs); `namespace` is the
+    operator's default, where a repository without one of its own runs."""
     loaded = load_file(path)
-    problems = lint(loaded, secrets=list(secrets))
+    problems = lint(loaded, secrets=list(tenant.secrets), trust=tenant.trust(namespace))
     if has_errors(problems):
         listed = "\n".join(f"  {problem}" for problem in problems if problem.severity == "error")
         raise SpecError(f"{loaded.filename} cannot run; fix these problems first:\n{listed}")
@@ -104,31 +116,31 @@ def check_file(path: str | os.PathLike[str], *, secrets: Mapping[str, str]) -> L
 
 
 def _store(
-    chosen: Sequence[Selection], base: _Event, *, settings: Settings, sessions: sessionmaker[Session], kube: Kube,
-    ref: str,
+    chosen: Sequence[Selection], base: _Event, *, settings: Settings, sessions: sessionmaker[Session], ref: str,
 ) -> BuildDetail:
-    """Create the build and its stages, then compile, publish and store each stage's plan; undo the Secrets
-    if anything fails (the transaction undoes the rows)."""
-    compiler = CompilerSettings(pull=settings.pull)
+    """Create the build and its stages, then compile each and store its plan and its sealed Secrets, in one
+    transaction: a failure leaves nothing, and nothing reaches Kubernetes before a worker starts the stage."""
+    compiler = settings.compiler_settings()
     stages = [NewStage(name=s.pipeline.name, depends_on=s.depends_on, timeout_seconds=settings.run.stage_timeout)
               for s in chosen]
-    published: list[CompiledStage] = []
-    try:
-        with sessions.begin() as session:
-            detail = create_build(session, NewBuild(repo=base.repo, event=base.event, branch=base.branch, ref=ref,
-                                                    commit=base.commit), stages=stages)
-            for selection, stage in zip(chosen, detail.stages, strict=True):
-                context = _context(base, settings, stage_key=str(stage.id), number=detail.build.number,
-                                   stage_number=stage.number)
-                compiled = compile_pipeline(selection.pipeline, context, settings=compiler)
-                published.append(compiled)
-                publish_secrets(compiled, kube=kube)
-                set_stage_plan(session, stage.id, compiled.plan)
-            detail = _reread(session, detail)
-    except BaseException:
-        _unpublish(kube, published)
-        raise
-    return detail
+    ring: KeyRing | None = None
+    with sessions.begin() as session:
+        detail = create_build(session, NewBuild(repo=base.repo, event=base.event, branch=base.branch, ref=ref,
+                                                commit=base.commit), stages=stages)
+        for selection, stage in zip(chosen, detail.stages, strict=True):
+            context = _context(base, settings, stage_id=stage.id, number=detail.build.number,
+                               stage_number=stage.number)
+            compiled = compile_pipeline(selection.pipeline, context, settings=compiler)
+            set_stage_plan(session, stage.id, compiled.plan)
+            if compiled.secrets:
+                ring = ring or load_key_ring(settings.vault, data_dir=settings.paths.data_dir, create=True).ring
+                seal_stage_secrets(session, stage.id, seal_stage(ring, compiled.plan.stage_key, compiled.secrets))
+        return _reread(session, detail)
+
+
+def stage_key(stage_id: int) -> str:
+    """`<stage id>-<8 hex digits>`: unique however the database hands out ids."""
+    return f"{stage_id}-{secrets.token_hex(4)}"
 
 
 def _reread(session: Session, detail: BuildDetail) -> BuildDetail:
@@ -138,14 +150,9 @@ def _reread(session: Session, detail: BuildDetail) -> BuildDetail:
 
 
 def _context(
-    base: _Event, settings: Settings, *, stage_key: str, number: int, stage_number: int = 1
+    base: _Event, settings: Settings, *, stage_id: int, number: int, stage_number: int = 1
 ) -> BuildContext:
     return BuildContext(repo=base.repo, commit=base.commit, branch=base.branch, ref=base.ref, event=base.event,
-                        build_number=number, stage_number=stage_number, stage_key=stage_key,
-                        namespace=settings.run.namespace, secrets=base.secrets)
-
-
-def _unpublish(kube: Kube, stages: Iterable[CompiledStage]) -> None:
-    # The stage ids of a rolled-back build are handed out again: its Secrets must not outlive it.
-    for compiled in stages:
-        delete_stage_objects(kube, compiled.plan)
+                        build_number=number, stage_number=stage_number, stage_key=stage_key(stage_id),
+                        stage_id=stage_id, namespace=base.tenant.namespace or settings.run.namespace,
+                        secrets=base.tenant.secrets, trusted=base.tenant.trusted)

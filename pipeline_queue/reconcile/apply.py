@@ -7,7 +7,6 @@ failing after its retries (TransientKubeError) ends the pass and asks for anothe
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,20 +33,32 @@ from pipeline_queue.reconcile.state import (
 )
 from pipeline_queue.store import finish_build, finish_stage, get_stage, set_log, update_step
 from pipeline_queue.store.pulls import NewPull
+from pipeline_queue.store.stage_secrets import drop_stage_secrets, mark_published
 from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class StageSecrets:
+    """The stage's Secrets as read with it: to publish when its first pods are created, and to mask logs with."""
+
+    objects: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    published: bool = True
+    problem: str = ""
+    """Why they could not be had ("" when they were): then nothing is published, and no log is kept unmasked."""
+
+
+@dataclass(frozen=True)
 class StageContext:
-    """Which stage of which build the actions are about: the store's ids, read with the stage."""
+    """Which stage of which build the actions are about: the store's ids and its Secrets, read with the stage."""
 
     stage_id: int
     build_id: int
     repo: str
     step_ids: Mapping[str, int]
     """Step name -> the step's id in the store."""
+    secrets: StageSecrets = field(default_factory=StageSecrets)
 
 
 @dataclass
@@ -73,6 +84,7 @@ class Applier:
         self.outcome = Outcome()
         self._owner: dict[str, Any] | None = None
         self._secrets: list[str] | None = None
+        self._unmaskable = ""
 
     def apply(self, decision: Decision) -> Outcome:
         try:
@@ -91,6 +103,8 @@ class Applier:
                 self._finish(action.status, action.error)
             elif isinstance(action, DeleteObjects):
                 delete_stage_objects(self.kube, self.plan)
+                with self.sessions.begin() as session:
+                    drop_stage_secrets(session, self.context.stage_id)
         return self.outcome
 
     # -- database ------------------------------------------------------------------------------
@@ -114,7 +128,8 @@ class Applier:
     def _record_step(self, session: Session, action: RecordStep) -> bool:
         update = update_step(session, self.context.step_ids[action.step], status=action.status,
                              exit_code=action.exit_code, node=action.node or None, image_id=action.image_id or None,
-                             error=action.error or None, at=self.now())
+                             pull_policy=action.pull_policy or None, error=self._masked(action.error) or None,
+                             at=self.now())
         if update.changed:
             self.outcome.recorded.append(action.step)
         return update.changed
@@ -129,7 +144,7 @@ class Applier:
         if unrecorded:
             stage = get_stage(session, self.context.stage_id)
             finished = {step.name for step in stage.steps if step.status.terminal} if stage is not None else set()
-            keep = {name: text for name, text in keep.items() if name not in finished}
+            keep = {name: text for name, text in keep.items() if name not in finished or name in recorded}
         return keep
 
     def _record_pull(self, session: Session, action: RecordPull) -> None:
@@ -154,32 +169,69 @@ class Applier:
 
     def _finish(self, status: Status | None, error: str) -> None:
         with self.sessions.begin() as session:
-            stage = finish_stage(session, self.context.stage_id, status=status, error=error, at=self.now())
+            stage = finish_stage(session, self.context.stage_id, status=status, error=self._masked(error),
+                                 at=self.now())
             finish_build(session, stage.build_id, at=self.now())
         self.outcome.status, self.outcome.error = stage.status, stage.error
 
     # -- Kubernetes ----------------------------------------------------------------------------
 
     def _log(self, name: str) -> str:
+        """The step's log, masked; withheld (never stored unmasked) when the values to mask cannot be read."""
         step = self.plan.step(name)
         try:
-            return mask(self.kube.read_log(self.plan.namespace, step.pod_name, CONTAINER), self._secret_values())
+            text = self.kube.read_log(self.plan.namespace, step.pod_name, CONTAINER)
         except TransientKubeError:
             raise
         except KubeError as error:
             log.warning("step %r: %s", name, error)
             return f"[pipeline-queue: the log of this step could not be read: {error}]\n"
+        values = self._secret_values()
+        if values is None:
+            return f"[pipeline-queue: log withheld: {self._unmaskable}]\n"
+        return mask(text, values)
 
-    def _secret_values(self) -> list[str]:
-        """The values of the stage's Secrets, read once per pass, to mask them in logs."""
-        if self._secrets is None:
-            self._secrets = []
-            for name in self.plan.secrets:
-                with contextlib.suppress(NotFoundError):
-                    self._secrets += secret_values(self.kube.get("Secret", self.plan.namespace, name))
-        return self._secrets
+    def _secret_values(self) -> list[str] | None:
+        """The values of the stage's Secrets, to mask them; None when they cannot be had."""
+        secrets = self.context.secrets
+        if secrets.problem:
+            self._unmaskable = secrets.problem
+            return None
+        return [value for secret in secrets.objects for value in secret_values(secret)]
+
+    def _masked(self, text: str) -> str:
+        """An error text as recorded: masked, or withheld when nothing can be masked with certainty."""
+        if not text or not self.plan.secrets:
+            return text
+        values = self._secret_values()
+        return mask(text, values) if values is not None else "(withheld: the values to mask could not be read)"
+
+    def _publish_secrets(self) -> str:
+        """Create the stage's Secrets (owned by its claim) before its first pods; a reason when they cannot be."""
+        secrets = self.context.secrets
+        if secrets.published:
+            return ""
+        if secrets.problem:
+            return secrets.problem
+        owner = self._claim_owner()
+        for secret in secrets.objects:
+            create_once(self.kube, owned(secret, owner))
+        with self.sessions.begin() as session:
+            mark_published(session, self.context.stage_id)
+        return ""
 
     def _create_all(self, creates: list[CreateStep]) -> None:
+        try:
+            problem = self._publish_secrets()
+        except TransientKubeError as error:
+            self._later(error)
+            return
+        except KubeError as error:
+            problem = f"the stage's Secrets could not be created: {error}"
+        if problem:
+            self._record([RecordStep(a.step, Status.ERROR, error=problem) for a in creates], {})
+            self.outcome.again = True
+            return
         failures: list[RecordStep] = []
         for action in creates:
             step = self.plan.step(action.step)
@@ -203,7 +255,8 @@ class Applier:
             if step.pull_secret:
                 self.kube.get("Secret", self.plan.namespace, step.pull_secret)
             create_once(self.kube, step_pod(step, owner=owner, node=action.node,
-                                            deadline_seconds=action.deadline_seconds, pull_policy=action.pull_policy))
+                                            deadline_seconds=action.deadline_seconds, pull_policy=action.pull_policy,
+                                            host_aliases=action.host_aliases))
             if step.service is not None:
                 create_once(self.kube, owned(step.service, owner))
         except TransientKubeError:

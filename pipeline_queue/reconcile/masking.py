@@ -1,4 +1,6 @@
-"""Secret values masked out of step logs, as Drone does: the values come from the stage's Secrets in Kubernetes."""
+"""Secret values masked out of step logs and error texts, as Drone does, and a little more: each value as written,
+each of its lines, base64-encoded and JSON-escaped. Values shorter than MIN_MASKED are left alone (they would
+mask ordinary words); `secret add` warns about them."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import binascii
 import json
 from collections.abc import Iterable
 from typing import Any
+
+from pipeline_queue.vocabulary import MIN_MASKED
 
 MASK = "********"
 DOCKER_CONFIG_KEY = ".dockerconfigjson"
@@ -24,15 +28,23 @@ def secret_values(secret: dict[str, Any]) -> list[str]:
 
 
 def mask(text: str, values: Iterable[str]) -> str:
-    """`text` with every secret value (and each of its lines, for multi-line values) replaced by ********."""
-    pieces = set()
-    for value in values:
-        pieces.add(value)
-        pieces.update(line for line in value.splitlines() if line.strip())
+    """`text` with every form of every secret value replaced by ********."""
     # Longest first, so a value that contains another is masked whole.
-    for piece in sorted(pieces, key=len, reverse=True):
+    for piece in sorted(masked_forms(values), key=len, reverse=True):
         text = text.replace(piece, MASK)
     return text
+
+
+def masked_forms(values: Iterable[str]) -> set[str]:
+    """What is masked for `values`: each as written, each of its lines, base64 and JSON-escaped."""
+    pieces: set[str] = set()
+    for value in values:
+        written = {value, *value.splitlines()}
+        pieces.update(written)
+        pieces.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
+        pieces.update(json.dumps(piece, ensure_ascii=False)[1:-1] for piece in written)
+        pieces.update(json.dumps(piece)[1:-1] for piece in written)
+    return {piece for piece in pieces if len(piece.strip()) >= MIN_MASKED}
 
 
 def _decode(encoded: str) -> str | None:

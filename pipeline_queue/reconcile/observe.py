@@ -6,7 +6,7 @@ retry for ever. Whatever else keeps a pod from starting is caught by the start t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,12 +31,25 @@ class PodView:
     """The container started at some point, so it has a log worth keeping."""
     waiting_until: datetime | None = None
     """While PENDING: when the start timeout runs out."""
+    pull_policy: str = ""
+    """The pod's imagePullPolicy: the policy actually used (the cache guard may have changed the compiled one)."""
+    pod_ip: str = ""
+    """The pod's address once it has one: a service's, for the steps' `hostAliases`."""
 
 
 def observe(
     pod: dict[str, Any], step: StepPlan, *, now: datetime, start_timeout: int, image_pull_secrets: tuple[str, ...] = ()
 ) -> PodView:
     """The step as its pod shows it; `image_pull_secrets` (the pipeline's) only shape error messages."""
+    seen = _observe(pod, step, now=now, start_timeout=start_timeout, image_pull_secrets=image_pull_secrets)
+    containers = (pod.get("spec") or {}).get("containers") or []
+    policy = next((str(c.get("imagePullPolicy") or "") for c in containers if c.get("name") == CONTAINER), "")
+    return replace(seen, pull_policy=policy, pod_ip=str((pod.get("status") or {}).get("podIP") or ""))
+
+
+def _observe(
+    pod: dict[str, Any], step: StepPlan, *, now: datetime, start_timeout: int, image_pull_secrets: tuple[str, ...]
+) -> PodView:
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
     node = str(spec.get("nodeName") or "")
     container = _container_status(status)

@@ -18,9 +18,10 @@ from pipeline_queue.cache.guard import GuardView
 from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.compiler.plan import StagePlan
+from pipeline_queue.errors import VaultError
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
 from pipeline_queue.kube.stage import delete_stage_objects
-from pipeline_queue.reconcile.apply import Applier, Outcome, StageContext
+from pipeline_queue.reconcile.apply import Applier, Outcome, StageContext, StageSecrets
 from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
@@ -33,6 +34,9 @@ from pipeline_queue.store import (
     start_stage,
     utcnow,
 )
+from pipeline_queue.store.stage_secrets import sealed_stage_secrets
+from pipeline_queue.vault.keys import load_key_ring
+from pipeline_queue.vault.stages import open_stage
 from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
@@ -103,9 +107,10 @@ def _read(
         if stage.status is Status.PENDING:
             stage = start_stage(session, stage_id, namespace=plan.namespace, at=now())
         detail = get_build(session, stage.build_id)
+        secrets = _stage_secrets(session, stage_id, plan, settings=settings)
     assert detail is not None  # a stage cannot outlive its build
     context = StageContext(stage_id=stage_id, build_id=detail.build.id, repo=detail.build.repo,
-                           step_ids={step.name: step.id for step in stage.steps})
+                           step_ids={step.name: step.id for step in stage.steps}, secrets=secrets)
     pods: dict[str, dict[str, Any]] = {}
     guard = GuardView()
     if not stage.status.terminal:
@@ -120,7 +125,8 @@ def _read(
             return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
         if cache is not None:
             with sessions.begin() as session:
-                guard = cache.read(session, plan, pods, build_id=context.build_id, step_ids=context.step_ids)
+                guard = cache.read(session, plan, pods, build_id=context.build_id, repo=context.repo,
+                                   step_ids=context.step_ids)
     view = StageView(
         plan=plan,
         status=stage.status,
@@ -134,6 +140,20 @@ def _read(
         guard=guard,
     )
     return view, context
+
+
+def _stage_secrets(session: Session, stage_id: int, plan: StagePlan, *, settings: Settings) -> StageSecrets:
+    """The stage's Secrets, opened: to publish when it starts, and whose values its logs are masked of."""
+    sealed = sealed_stage_secrets(session, stage_id)
+    if sealed is None:
+        return StageSecrets(objects=(), published=True, problem="" if not plan.secrets else
+                            "the stage's Secrets are gone (its objects were cleaned up)")
+    try:
+        ring = load_key_ring(settings.vault, data_dir=settings.paths.data_dir).ring
+        objects = open_stage(ring, plan.stage_key, sealed.ciphertext)
+    except VaultError as error:
+        return StageSecrets(objects=(), published=sealed.published, problem=f"the stage's Secrets do not open: {error}")
+    return StageSecrets(objects=objects, published=sealed.published)
 
 
 def _fail(

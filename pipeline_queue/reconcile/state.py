@@ -20,7 +20,14 @@ from pipeline_queue.cache.rules import digest_of
 from pipeline_queue.compiler.conditions import BuildFacts, run_policy, should_run
 from pipeline_queue.compiler.plan import StagePlan, StepPlan
 from pipeline_queue.reconcile.observe import PodView, observe
-from pipeline_queue.vocabulary import DEFAULT_STAGE_TIMEOUT, DEFAULT_START_TIMEOUT, FAILED, FindingKind, Status
+from pipeline_queue.vocabulary import (
+    DEFAULT_STAGE_TIMEOUT,
+    DEFAULT_START_TIMEOUT,
+    FAILED,
+    FindingKind,
+    Status,
+    StepKind,
+)
 
 LEAK_ACTION = "recorded"
 """The `action` of a leak finding: it is seen after the fact, so nothing but the record is left to do."""
@@ -36,6 +43,8 @@ class CreateStep:
     """activeDeadlineSeconds: what is left of the stage's time, so the kubelet stops it without us."""
     pull_policy: str = ""
     """The cache guard's pull policy when it differs from the compiled one (enforce mode: Always)."""
+    host_aliases: tuple[tuple[str, str], ...] = ()
+    """(address, host name) of each running service of the stage, so a step reaches its own by name."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class RecordStep:
     node: str = ""
     image_id: str = ""
     error: str = ""
+    pull_policy: str = ""
+    """The imagePullPolicy the pod was created with ("" when no pod says)."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +215,7 @@ def _record(view: StageView, step: StepPlan, pod: PodView, *, started_now: bool)
     """The step's new record; when its container is first seen started, its pull and any leak too (each
     recorded once, however often a racing worker decides them)."""
     actions: list[Action] = [RecordStep(step.name, pod.status, exit_code=pod.exit_code, node=pod.node,
-                                        image_id=pod.image_id, error=pod.error)]
+                                        image_id=pod.image_id, error=pod.error, pull_policy=pod.pull_policy)]
     if started_now and pod.image_id:
         actions += _after_start(view, step, pod)
     return actions
@@ -226,6 +237,7 @@ def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[st
     blocks; repeat while skips and refusals free more."""
     actions: list[Action] = []
     node, deadline = _node_of(view, seen), _deadline_left(view)
+    aliases = _service_addresses(view, seen, statuses)
     created: set[str] = set()
     progress = True
     while progress:
@@ -236,12 +248,15 @@ def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[st
                 continue
             if not _dependencies_done(view.plan, step, statuses):
                 continue
+            if step.kind is StepKind.STEP and aliases is None:
+                continue  # a service has no address yet; its pod's next event brings this stage back
             if not should_run(run_policy(step.when, view.facts), failing=failing):
                 actions.append(RecordStep(step.name, Status.SKIPPED))
                 statuses[step.name] = Status.SKIPPED
                 progress = True
                 continue
-            started = _create(view, step, node=node, deadline=deadline)
+            started = _create(view, step, node=node, deadline=deadline,
+                              aliases=aliases if step.kind is StepKind.STEP and aliases else ())
             actions += started
             if isinstance(started[-1], CreateStep):
                 created.add(step.name)
@@ -252,7 +267,8 @@ def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[st
     return actions
 
 
-def _create(view: StageView, step: StepPlan, *, node: str, deadline: int) -> list[Action]:
+def _create(view: StageView, step: StepPlan, *, node: str, deadline: int,
+            aliases: tuple[tuple[str, str], ...]) -> list[Action]:
     """The step's creation as the guard allows it: a finding first when there is a risk, then the pod (with
     the enforced pull policy) or, when blocked, the step's refusal."""
     decision = decide_step(step, view.guard)
@@ -262,7 +278,22 @@ def _create(view: StageView, step: StepPlan, *, node: str, deadline: int) -> lis
     if decision.action == "block":
         return [*actions, RecordStep(step.name, Status.ERROR, error=decision.message)]
     policy = decision.policy if decision.action == "enforce" and decision.policy != step.pull.policy else ""
-    return [*actions, CreateStep(step.name, node=node, deadline_seconds=deadline, pull_policy=policy)]
+    return [*actions, CreateStep(step.name, node=node, deadline_seconds=deadline, pull_policy=policy,
+                                 host_aliases=aliases)]
+
+
+def _service_addresses(view: StageView, seen: Mapping[str, PodView],
+                       statuses: Mapping[str, Status]) -> tuple[tuple[str, str], ...] | None:
+    """(address, host) of every service whose pod has an address; None while one is still on its way (a service
+    that ended or never started has no address to give, and is not waited for)."""
+    aliases = []
+    for service in view.plan.services:
+        pod = seen.get(service.name)
+        if pod is not None and pod.pod_ip and not pod.status.terminal:
+            aliases.append((pod.pod_ip, service.host))
+        elif not statuses[service.name].terminal and not (pod is not None and pod.status.terminal):
+            return None
+    return tuple(aliases)
 
 
 def _dependencies_done(plan: StagePlan, step: StepPlan, statuses: Mapping[str, Status]) -> bool:

@@ -19,6 +19,12 @@ _FIELDS = ("username", "password", "auth", "email", "identitytoken")
 _PADDED_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)", re.ASCII)
 _UNPADDED_RE = re.compile(r"[A-Za-z0-9+/]*", re.ASCII)
 _KEY_SHOWN = 120
+# A string (so that brackets inside one are skipped), or a bracket.
+_STRUCTURE_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+MAX_DEPTH = 100
+"""Deepest nesting of JSON arrays and objects accepted: a config.json is three levels deep, and
+input ten times deeper would end json.loads in a RecursionError."""
 
 
 @dataclass(frozen=True)
@@ -71,14 +77,34 @@ def _load_json(text: str | bytes, *, source: str) -> Any:
         if position >= 0:
             raise _error(source, f"is not UTF-8 text (bad byte at offset {position})")
     assert isinstance(text, str)
+    text = text.removeprefix("\ufeff")
+    _check_depth(text, source=source)
     try:
-        return json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         # The pure-Python scanner appends the offending character after ': '; keep only the reason.
         where = f"line {err.lineno}, column {err.colno}: {err.msg.split(': ')[0]}"
-    except (ValueError, RecursionError):
-        where = "NaN, Infinity or nesting too deep"
+    except ValueError:
+        where = "NaN and Infinity are not JSON"
+    except RecursionError:  # not expected below MAX_DEPTH; kept so that no input ends in a traceback
+        where = "nesting too deep"
     raise _error(source, f"is not valid JSON ({where})")
+
+
+def _check_depth(text: str, *, source: str) -> None:
+    """Refuse arrays and objects nested deeper than MAX_DEPTH, at the bracket that goes too deep."""
+    depth = 0
+    for match in _STRUCTURE_RE.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                offset = match.start()
+                line, column = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+                raise _error(source, f"nests arrays and objects deeper than {MAX_DEPTH} levels "
+                                     f"(line {line}, column {column})")
+        elif token in ("]", "}"):
+            depth -= 1
 
 
 def _reject_constant(name: str) -> Any:

@@ -32,6 +32,14 @@ RULES: dict[str, Rule] = {
     "multiple-volume-sources": Rule("error", "a pipeline volume has one source only"),
     "unknown-volume": Rule("error", "a step mounts only volumes its pipeline declares"),
     "missing-mount-path": Rule("error", "a step's volume mount has a path"),
+    # Errors for an untrusted repository: what would reach beyond its own builds.
+    "untrusted-privileged": Rule("error", "privileged steps require a trusted repository"),
+    "untrusted-host-volume": Rule("error", "host path volumes require a trusted repository"),
+    "untrusted-service-account": Rule("error", "service_account_name requires a trusted repository"),
+    "untrusted-namespace": Rule("error", "a namespace other than the repository's requires a trusted repository"),
+    "untrusted-metadata": Rule("error", "pipeline-queue's own labels and annotations require a trusted repository"),
+    "untrusted-secret-volume": Rule("error", "secret volumes of other secrets than the repository's own require "
+                                             "a trusted repository"),
     # Warnings: Drone silently ignores these, which is rarely what the author meant.
     "unknown-key": Rule("warning", "keys are ones Drone's kubernetes pipelines know"),
     "pipeline-when": Rule("warning", "pipelines are filtered by trigger; a pipeline-level when is ignored"),

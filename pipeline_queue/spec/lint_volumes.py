@@ -1,7 +1,6 @@
 """Lint rules on pipeline volumes and the steps that mount them.
 
-Privileged steps and host volumes are allowed: pipeline-queue runs trusted
-repositories only, so Drone's "untrusted" restrictions do not apply here.
+Privileged steps and host volumes are a trusted repository's right: `lint_trust` refuses them to the others.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ signature documents are accepted; any other kind is an error.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -21,23 +22,45 @@ from pipeline_queue.spec.validation import validate
 from pipeline_queue.spec.yamlbuild import Builder, mark_position
 from pipeline_queue.spec.yamlsafe import MAX_BYTES, compose_documents, decode
 
-__all__ = ["Document", "LoadedFile", "LoadedPipeline", "Position", "load_file", "load_text"]
+__all__ = [
+    "Document", "FileTooLargeError", "LoadedFile", "LoadedPipeline", "Position", "load_file", "load_text",
+    "read_limited",
+]
 
 KINDS = ("pipeline", "secret", "signature")
 RUNS_HERE = "kubernetes"
 
 
+class FileTooLargeError(ValueError):
+    """A file is over the caller's limit; `str()` says by how much, and each caller raises its own error."""
+
+
+def read_limited(filename: str, *, limit: int) -> bytes:
+    """The bytes of a file of at most `limit` bytes, its size checked before any of it is read.
+
+    A regular file over the limit is refused on its size alone; a pipe, a device or a file still
+    growing is read to `limit + 1` bytes at most. Raises OSError or FileTooLargeError.
+    """
+    with open(filename, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise FileTooLargeError(f"is {info.st_size} bytes")
+        content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise FileTooLargeError(f"is over {limit} bytes")
+    return content
+
+
 def load_file(path: str | os.PathLike[str]) -> LoadedFile:
-    """Read at most the size limit (plus one byte, to notice a larger file) and load it."""
+    """Check the file's size, read it and load it."""
     filename = os.fspath(path)
     try:
-        with open(filename, "rb") as stream:
-            content = stream.read(MAX_BYTES + 1)
+        content = read_limited(filename, limit=MAX_BYTES)
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", file=filename) from None
-    if len(content) > MAX_BYTES:
-        raise SpecError(f"file is over {MAX_BYTES} bytes; pipeline files may be at most 1 MiB",
-                        file=filename, line=1, col=1)
+    except FileTooLargeError as error:
+        raise SpecError(f"file {error}; pipeline files may be at most 1 MiB ({MAX_BYTES} bytes)",
+                        file=filename, line=1, col=1) from None
     return load_text(content, filename=filename)
 
 
@@ -69,6 +92,7 @@ def load_text(text: str | bytes, *, filename: str = "<string>") -> LoadedFile:
 
 def _read_documents(text: str, *, filename: str) -> list[Document]:
     documents = []
+    builder = Builder(filename)  # one for the file: its alias budget spans every document
     for index, root in enumerate(compose_documents(text, filename=filename)):
         if root is None:  # an empty document, as Drone skips it
             continue
@@ -77,10 +101,8 @@ def _read_documents(text: str, *, filename: str) -> list[Document]:
             shape = "a list" if root.id == "sequence" else "a single value"
             raise SpecError(f"document {index + 1} is {shape}; a Drone document is a mapping such as "
                             "`kind: pipeline`", file=filename, line=start.line, col=start.col)
-        builder = Builder(filename)
-        data = builder.build(root)
-        positions = MappingProxyType(builder.positions)
-        documents.append(_document(index, data, positions, start=start, filename=filename))
+        data, positions = builder.document(root)
+        documents.append(_document(index, data, MappingProxyType(positions), start=start, filename=filename))
     return documents
 
 

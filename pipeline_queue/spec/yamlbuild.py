@@ -1,8 +1,9 @@
 """Turns a composed YAML node tree into plain data (dicts, lists, strings, None) and its positions.
 
 It rejects duplicate keys, unknown tags and recursive aliases, applies merge
-keys, and counts the nodes reached through aliases so that an alias bomb
-(billion laughs) fails after a bounded amount of work.
+keys, and counts the nodes reached through aliases, over the whole file, so
+that an alias bomb (billion laughs), or thousands of small ones in as many
+documents, fails after a bounded amount of work.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from pipeline_queue.errors import SpecError
 from pipeline_queue.spec.document import Path, Position, quote
-from pipeline_queue.spec.yamlsafe import MERGE_TAG, NULL_TAG, AliasNode, ComposedNode
+from pipeline_queue.spec.yamlsafe import MAX_DEPTH, MERGE_TAG, NULL_TAG, AliasNode, ComposedNode
 
 MAX_ALIAS_NODES = 100_000
-"""Most nodes that aliases may expand to in one document; real files stay far below."""
+"""Most nodes that aliases may expand to in one file, all its documents together.
 
-MAX_DEPTH = 100
-"""Deepest nesting accepted; Drone files are rarely deeper than eight."""
+Real files stay far below (200 steps merging a ten-key template expand to about 2,000). A 1 MiB
+file composes at most about 500,000 nodes of its own; this bound keeps what aliases add to a
+fraction of that, however the file splits it among documents (anchors do not cross documents,
+but the budget does).
+"""
 
 _YAML = "tag:yaml.org,2002:"
 _TEXT_TAGS = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "timestamp", "binary"))
@@ -35,7 +39,7 @@ def mark_position(node: AnyNode) -> Position:
 
 
 class Builder:
-    """Builds one document; `positions` fills in as it goes."""
+    """Builds the documents of one file in turn; the alias budget is the file's, spent across them."""
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -44,6 +48,12 @@ class Builder:
         self._active: set[int] = set()
         self._alias_start: AliasNode | None = None
         self._marks: dict[int, Position] = {}  # aliases revisit nodes: place each once
+
+    def document(self, root: AnyNode) -> tuple[Any, dict[Path, Position]]:
+        """One document's data and where each of its paths was written."""
+        # Fresh per document: a document's nodes are freed after it, and their ids reused.
+        self.positions, self._marks = {}, {}
+        return self.build(root), self.positions
 
     def _where(self, node: AnyNode) -> Position:
         found = self._marks.get(id(node))
@@ -56,7 +66,7 @@ class Builder:
             return self._alias(node, path)
         if self._alias_start is not None:
             self._count()
-        if len(path) > MAX_DEPTH:
+        if len(path) > MAX_DEPTH:  # the composer bounds nesting as written; aliases can nest deeper
             self._fail(f"nesting is deeper than {MAX_DEPTH} levels", node)
         if isinstance(node, ScalarNode):
             return self._scalar(node)
@@ -84,7 +94,8 @@ class Builder:
         self._expanded += 1
         if self._expanded > MAX_ALIAS_NODES and self._alias_start is not None:
             self._fail(
-                f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); refusing the file",
+                f"aliases expand to more than {MAX_ALIAS_NODES} nodes in this file (an alias bomb?); "
+                "refusing the file",
                 self._alias_start,
             )
 
@@ -111,7 +122,7 @@ class Builder:
         first_line: dict[str, int] = {}
         merges: list[AnyNode] = []
         for key_node, value_node in node.value:
-            if _target(key_node).tag == MERGE_TAG:
+            if alias_target(key_node).tag == MERGE_TAG:
                 merges.append(value_node)
                 continue
             key = self._key(key_node)
@@ -126,7 +137,7 @@ class Builder:
         return result
 
     def _key(self, node: AnyNode) -> str:
-        target = _target(node)
+        target = alias_target(node)
         if not isinstance(target, ScalarNode):
             self._fail("a mapping key must be text, not a list or mapping", node)
         key = self._scalar(target)
@@ -136,10 +147,10 @@ class Builder:
 
     def _merge(self, result: dict[str, Any], merge: AnyNode, path: Path) -> None:
         """`<<: *a` or `<<: [*a, *b]`: keys written here win, then earlier sources over later ones."""
-        target = _target(merge)
+        target = alias_target(merge)
         sources = target.value if isinstance(target, SequenceNode) else [merge]
         for source in sources:
-            if not isinstance(_target(source), MappingNode):
+            if not isinstance(alias_target(source), MappingNode):
                 self._fail("a merge key << takes a mapping or a list of mappings", source)
             outer, self.positions = self.positions, {}
             try:
@@ -159,5 +170,6 @@ class Builder:
         raise SpecError(message, file=self.filename, line=where.line, col=where.col)
 
 
-def _target(node: AnyNode) -> ComposedNode:
+def alias_target(node: AnyNode) -> ComposedNode:
+    """The node an alias refers to, or the node itself."""
     return node.target if isinstance(node, AliasNode) else node

@@ -3,7 +3,8 @@
 Only `null` and the merge key `<<` are resolved implicitly; every other plain
 scalar keeps the text written (YAML 1.1 would turn `yes` into True and `1.10`
 into 1.1). Aliases stay visible as `AliasNode` so the builder can place them
-and bound how much they expand.
+and bound how much they expand. Nesting is bounded here, while composing, so
+that no input reaches Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ from pipeline_queue.errors import SpecError
 MAX_BYTES = 1024 * 1024
 """Largest pipeline file accepted, in bytes (Drone's own limit is of the same order)."""
 
+MAX_DEPTH = 100
+"""Deepest nesting accepted (collections around a node); Drone files are rarely deeper than eight.
+
+The composer recurses twice per level, so 100 levels stay far below Python's recursion limit of 1000.
+"""
+
 NULL_TAG = "tag:yaml.org,2002:null"
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -62,8 +69,18 @@ _TextResolver.add_implicit_resolver(
 _TextResolver.add_implicit_resolver(MERGE_TAG, re.compile(r"^<<$"), ["<"])
 
 
+class _NestingError(Exception):
+    """Raised by the composer at the first node nested deeper than MAX_DEPTH; `compose_documents` places it."""
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__(f"nesting is deeper than {MAX_DEPTH} levels")
+        self.mark = mark
+
+
 class _AliasComposer(Composer, _TextResolver):
-    """PyYAML's composer with our resolver, keeping aliases as `AliasNode`."""
+    """PyYAML's composer with our resolver, keeping aliases as `AliasNode` and refusing deep nesting."""
+
+    _open_collections = 0
 
     if TYPE_CHECKING:  # supplied by the parser each reader mixes in: PyYAML's Parser or libyaml's CParser
 
@@ -74,6 +91,8 @@ class _AliasComposer(Composer, _TextResolver):
     # The ignore: PyYAML's stubs say a composer returns a Node, and ours also returns AliasNode, on
     # purpose no Node subclass, so that yamlbuild's AnyNode makes each reader of the tree handle aliases.
     def compose_node(self, parent: Node | None, index: object) -> ComposedNode | AliasNode:  # type: ignore[override]
+        if self._open_collections > MAX_DEPTH:
+            raise _NestingError(self.peek_event().start_mark)
         # Unlike PyYAML, keep the alias (for its position) and let a later anchor
         # of the same name replace an earlier one, as YAML allows.
         if self.check_event(AliasEvent):
@@ -87,11 +106,14 @@ class _AliasComposer(Composer, _TextResolver):
         node: ComposedNode
         if self.check_event(ScalarEvent):
             node = self.compose_scalar_node(anchor)
-        elif self.check_event(SequenceStartEvent):
-            node = self.compose_sequence_node(anchor)
         else:
-            assert self.check_event(MappingStartEvent)
-            node = self.compose_mapping_node(anchor)
+            self._open_collections += 1
+            if self.check_event(SequenceStartEvent):
+                node = self.compose_sequence_node(anchor)
+            else:
+                assert self.check_event(MappingStartEvent)
+                node = self.compose_mapping_node(anchor)
+            self._open_collections -= 1
         self.ascend_resolver()
         return node
 
@@ -150,40 +172,49 @@ def _encoded_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def compose_documents(text: str, *, filename: str) -> Iterator[ComposedNode | None]:
-    """Yield each document's root node in order (None for an empty document)."""
-    _check_printable(text, filename=filename)
+def compose_documents(text: str, *, filename: str, reveal: bool = True) -> Iterator[ComposedNode | None]:
+    """Yield each document's root node in order (None for an empty document).
+
+    `reveal=False` (a file of secrets) keeps every piece of the input out of error messages.
+    """
+    _check_printable(text, filename=filename, reveal=reveal)
     reader = _NodeReader(text)
     try:
         while reader.check_node():
             root = reader.get_node()
             yield None if root.tag == NULL_TAG else root
+    except _NestingError as error:
+        raise SpecError(str(error), file=filename, line=error.mark.line + 1, col=error.mark.column + 1) from None
     except MarkedYAMLError as error:
-        raise _syntax_error(error, text, filename=filename) from None
-    except RecursionError:
+        raise _syntax_error(error, text, filename=filename, reveal=reveal) from None
+    except RecursionError:  # not expected below MAX_DEPTH; kept so that no input can end in a traceback
         raise SpecError("YAML nesting is too deep", file=filename, line=1, col=1) from None
     except YAMLError as error:
-        raise SpecError(f"invalid YAML: {error}", file=filename, line=1, col=1) from None
+        message = f"invalid YAML: {error}" if reveal else "not valid YAML"
+        raise SpecError(message, file=filename, line=1, col=1) from None
     finally:
         reader.dispose()
 
 
-def _check_printable(text: str, *, filename: str) -> None:
+def _check_printable(text: str, *, filename: str, reveal: bool) -> None:
     """YAML's character set, checked here so both parsers report it the same way."""
     found = Reader.NON_PRINTABLE.search(text)
     if found is None:
         return
     before = text[: found.start()]
     line, col = before.count("\n") + 1, found.start() - (before.rfind("\n") + 1) + 1
-    raise SpecError(f"character U+{ord(found.group()):04X} is not allowed in YAML",
-                    file=filename, line=line, col=col)
+    character = f"character U+{ord(found.group()):04X}" if reveal else "a non-printable character"
+    raise SpecError(f"{character} is not allowed in YAML", file=filename, line=line, col=col)
 
 
-def _syntax_error(error: MarkedYAMLError, text: str, *, filename: str) -> SpecError:
+def _syntax_error(error: MarkedYAMLError, text: str, *, filename: str, reveal: bool) -> SpecError:
     mark = error.problem_mark or error.context_mark
     message = error.problem or error.context or "invalid YAML"
     if error.context and error.problem and error.context_mark is not None:
         message += f" ({error.context} at line {error.context_mark.line + 1})"
+    if not reveal:
+        # PyYAML quotes (%r) every piece of the input it puts in a message; libyaml's messages quote none.
+        message = "not valid YAML" if "'" in message or '"' in message else f"not valid YAML ({message})"
     if mark is None:
         return SpecError(message, file=filename, line=1, col=1)
     if _character_at(text, mark.line, mark.column) == "\t":

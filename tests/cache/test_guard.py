@@ -120,7 +120,15 @@ def test_off_does_nothing(without):
 def test_always_a_public_image_and_credentials_are_never_flagged(without, with_credentials, mode):
     for step in (without.step("always"), without.step("public"), with_credentials.step("credentialed")):
         decision = decide_step(step, view(mode))
-        assert (decision.action, decision.finding_kind) == ("none", None), step.name
+        assert decision.finding_kind is None, step.name
+    for step in (without.step("always"), without.step("public")):
+        assert decide_step(step, view(mode)).action == "none", step.name
+
+
+@pytest.mark.parametrize("mode", [CacheGuardMode.ENFORCE, CacheGuardMode.BLOCK])
+def test_credentials_for_a_private_image_are_shown_to_its_registry_under_enforce_and_block(with_credentials, mode):
+    decision = decide_step(with_credentials.step("credentialed"), view(mode))
+    assert (decision.action, decision.policy, decision.finding_kind) == ("enforce", "Always", None)
 
 
 def test_an_image_nobody_pulled_with_credentials_is_not_private(without):
@@ -182,3 +190,16 @@ def test_explain_sees_the_risk_from_credentials_in_the_same_file():
     assert [name for name, risk in risks.items() if risk] == ["cached", "never"]
     assert "the cache guard is off" in risks["cached"]
     assert all(PASSWORD not in (risk or "") for risk in risks.values())
+
+
+def test_under_warn_credentials_for_a_copy_another_repository_pulled_are_a_risk(with_credentials):
+    step = with_credentials.step("credentialed")
+    verdict = view(CacheGuardMode.WARN).images[PRIVATE].verdict
+    pulled = GuardView(mode=CacheGuardMode.WARN, repo="acme/forger",
+                       images={PRIVATE: ImageFacts(verdict=verdict, cached_on=("node-1",), pulled_by="acme/secret")})
+    decision = decide_step(step, pulled)
+    assert (decision.action, decision.policy, decision.finding_kind) == ("warn", "IfNotPresent", "risk")
+    assert "a credentialed pull of acme/secret put it on a node (cached now on node-1)" in decision.message
+    assert "never checks this step's pull credentials" in decision.message
+    own = GuardView(mode=CacheGuardMode.WARN, repo="acme/secret", images=pulled.images)
+    assert decide_step(step, own).action == "none"  # its own pull: the registry checked these credentials

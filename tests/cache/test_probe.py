@@ -234,7 +234,8 @@ def _read(guard: CacheGuard, sessions, image: str):
         detail = planned_build(session, new_build("acme/app"), [(NewStage(name="default"), text)])
         stage = detail.stages[0]
         plan = StagePlan.from_json(stage.plan)
-        view = guard.read(session, plan, {}, build_id=detail.build.id, step_ids={"app": stage.steps[0].id})
+        view = guard.read(session, plan, {}, build_id=detail.build.id, repo="acme/app",
+                          step_ids={"app": stage.steps[0].id})
     return view.facts(plan.step("app"))
 
 

@@ -130,7 +130,8 @@ def test_the_pull_settings_still_use_the_same_matcher_and_their_own_error():
 
 # --- the guard: every mode x policy x credentials x privacy ---------------------------------------------
 
-# Only a private image, without credentials, under a policy that lets the node use its cache, is at risk.
+# Only a private image, without credentials, under a policy that lets the node use its cache, is at risk; under
+# enforce and block a private image with credentials is pulled with Always too, so that made-up ones fail.
 EXPECTED_AT_RISK = {
     CacheGuardMode.OFF: ("none", None, None),
     CacheGuardMode.WARN: ("warn", None, "risk"),
@@ -145,6 +146,12 @@ def test_guard_every_combination(mode, policy, has_credentials, private):
     decision = guard(IMAGE, policy, has_credentials=has_credentials, verdict=PRIVATE if private else PUBLIC,
                      mode=mode)
     at_risk = private and not has_credentials and policy != "Always"
+    checked = private and has_credentials and policy != "Always" and mode in (CacheGuardMode.ENFORCE,
+                                                                            CacheGuardMode.BLOCK)
+    if checked:  # credentials are no exemption: the registry, not a node's cache, must judge them
+        assert (decision.action, decision.policy, decision.finding_kind) == ("enforce", "Always", None)
+        assert f"PQ_CACHE_GUARD={mode.value}" in decision.message
+        return
     if not at_risk:
         assert (decision.action, decision.policy, decision.finding_kind) == ("none", policy, None)
         return
@@ -194,9 +201,18 @@ def test_block_tells_the_user_how_to_get_the_step_through():
     ],
 )
 def test_no_action_still_explains_itself(policy, has_credentials, verdict, message):
-    decision = guard(IMAGE, policy, has_credentials=has_credentials, verdict=verdict, mode=CacheGuardMode.BLOCK)
+    decision = guard(IMAGE, policy, has_credentials=has_credentials, verdict=verdict, mode=CacheGuardMode.WARN)
     assert decision.action == "none"
     assert message in decision.message
+
+
+def test_under_block_credentials_for_a_private_image_are_checked_by_the_registry():
+    decision = guard(IMAGE, "Never", has_credentials=True, verdict=PRIVATE, mode=CacheGuardMode.BLOCK)
+    assert (decision.action, decision.policy, decision.finding_kind) == ("enforce", "Always", None)
+    assert decision.message == (
+        "registry.corp.example.com/team/app:1.2 is private: pulling with Always instead of Never, so "
+        "registry.corp.example.com checks the step's pull credentials rather than a node's cache "
+        "(PQ_CACHE_GUARD=block)")
 
 
 def test_off_mentions_the_risk_it_lets_through():

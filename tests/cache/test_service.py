@@ -57,7 +57,8 @@ class Stage:
             pods[self.plan.step("app").pod_name] = {"status": {"containerStatuses": [
                 {"name": "step", "imageID": image_id}]}}
         with self.sessions.begin() as session:
-            return guard.read(session, self.plan, pods, build_id=self.build_id, step_ids={"app": self.step_id})
+            return guard.read(session, self.plan, pods, build_id=self.build_id, repo=self.repo,
+                              step_ids={"app": self.step_id})
 
     def pulled(self, guard: CacheGuard, *, node: str = "node-1") -> None:
         step = self.plan.step("app")

@@ -45,7 +45,7 @@ def test_objects_come_in_creation_order() -> None:
         ("Secret", "pq-o-env"),
         ("Secret", "pq-o-a-pull"),
         ("Pod", "pq-o-redis"),
-        ("Service", "redis"),
+        ("Service", "pq-o-redis"),
         ("Pod", "pq-o-a"),
     ]
 
@@ -140,12 +140,15 @@ def test_the_default_stage_key_is_deterministic_and_distinct() -> None:
     assert compile_stage(text, repo="o/r", build_number=5).objects() == again
 
 
-def test_services_are_detached_and_reachable_by_name() -> None:
-    plan = compile_text(HEAD + "services:\n- name: redis\n  image: redis:7\nsteps:\n- name: a\n  image: alpine:3\n")
+def test_services_are_detached_reachable_by_name_and_their_service_is_the_stage_s_own() -> None:
+    text = HEAD + "services:\n- name: redis\n  image: redis:7\nsteps:\n- name: a\n  image: alpine:3\n"
+    plan = compile_text(text, stage_key="s1")
     (service,) = plan.services
-    assert service.detach and service.kind == "service"
+    assert service.detach and service.kind == "service" and service.host == "redis"
     assert service.service is not None
-    assert service.service["metadata"]["name"] == "redis"
+    # Another build of the same pipeline has a Service of its own: names are the stage's, not the pipeline's.
+    assert service.service["metadata"]["name"] == "pq-s1-redis"
+    assert compile_text(text, stage_key="s2").services[0].service["metadata"]["name"] == "pq-s2-redis"
     assert service.service["spec"]["clusterIP"] == "None"
     pod_labels = service.pod["metadata"]["labels"]
     assert all(pod_labels[key] == value for key, value in service.service["spec"]["selector"].items())

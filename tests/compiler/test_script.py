@@ -13,13 +13,14 @@ from pipeline_queue.compiler.script import script, script_entrypoint
 from tests.compiler.conftest import compile_text, env_of, kube_expand
 
 
-def test_script_layout_is_drones() -> None:
-    assert script(["go build", "go test"]) == ("\nset -e\n\necho + 'go build'\ngo build\n\necho + 'go test'\ngo test\n")
+def test_script_layout_is_drones_with_a_printf_trace() -> None:
+    assert script(["go build", "go test"]) == (
+        "\nset -e\n\nprintf '+ %s\\n' 'go build'\ngo build\n\nprintf '+ %s\\n' 'go test'\ngo test\n")
 
 
-def test_the_container_pipes_the_script_to_the_shell() -> None:
-    assert script_entrypoint() == (["/bin/sh", "-c"], ['echo "$DRONE_SCRIPT" | /bin/sh'])
-    assert script_entrypoint("/bin/bash") == (["/bin/sh", "-c"], ['echo "$DRONE_SCRIPT" | /bin/bash'])
+def test_the_script_is_the_shell_s_argument_through_the_kubelet_s_expansion() -> None:
+    assert script_entrypoint() == (["/bin/sh", "-c"], ["$(DRONE_SCRIPT)"])
+    assert script_entrypoint("/bin/bash") == (["/bin/bash", "-c"], ["$(DRONE_SCRIPT)"])
 
 
 def run_step(
@@ -90,3 +91,33 @@ def test_commands_run_in_order_and_share_the_shell(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "value=42" in result.stdout.splitlines()
     assert (tmp_path / "made-here").exists()
+
+
+@pytest.mark.parametrize("shell", ["", "/bin/bash", "/usr/bin/dash"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        r"printf '%s\n' 'back\slash \c and \n stay'",
+        "echo -n no-newline; echo",
+        r"X='a\\b'; printf '%s\n' \"$X\"",
+        "read line || echo stdin-is-the-step-s-own",
+    ],
+)
+def test_the_script_reaches_every_shell_unchanged(command: str, shell: str, tmp_path: Path) -> None:
+    if shell and not Path(shell).exists():
+        pytest.fail(f"{shell} is not on this machine")
+    text = "kind: pipeline\ntype: kubernetes\nname: t\n" + (f"steps:\n- name: s\n  image: alpine:3.20\n"
+                                                           f"  shell: {shell}\n" if shell else
+                                                           "steps:\n- name: s\n  image: alpine:3.20\n")
+    text += f"  commands:\n  - {_yaml_quote(command)}\n"
+    pod = compile_text(text).steps[0].pod
+    container = pod["spec"]["containers"][0]
+    env = {name: kube_expand(value, {}) for name, value in env_of(pod).items() if isinstance(value, str)}
+    argv = [kube_expand(part, env) for part in container["command"] + container["args"]]
+    assert argv[-1] == env["DRONE_SCRIPT"]  # the script itself is the argument: nothing rewrote it
+    result = subprocess.run(argv, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, cwd=tmp_path,
+                            input="", capture_output=True, text=True, timeout=30, check=False)
+    command = substitute(command, {})  # what the step runs: the file's text after Drone's substitution
+    expected = subprocess.run([shell or "/bin/sh", "-c", command], cwd=tmp_path, input="", capture_output=True,
+                              text=True, timeout=30, check=False, env={"PATH": os.environ.get("PATH", "")})
+    assert result.stdout.splitlines() == [f"+ {command}", *expected.stdout.splitlines()]

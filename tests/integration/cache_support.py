@@ -55,7 +55,27 @@ steps:
   commands: [echo public-image]
 """
 
+FORGED = f"""
+kind: pipeline
+type: kubernetes
+name: default
+image_pull_secrets: [madeup]
+node_selector:
+  kubernetes.io/hostname: {NODE}
+steps:
+- name: forged
+  image: {PRIVATE_IMAGE}
+  commands: [echo ran-with-made-up-credentials]
+"""
+"""A pipeline that brings a made-up credential for the private registry, hoping a node's cache serves it."""
+
 SECRETS = {"regcred": docker_config(PRIVATE_REGISTRY, PRIVATE_USER, PRIVATE_PASSWORD)}
+MADE_UP = {"madeup": docker_config(PRIVATE_REGISTRY, PRIVATE_USER, "not-the-password-3391")}
+
+
+def run_forged(environment) -> BuildDetail:
+    """Build C (acme/forger): the private image on node-1, which has it cached, with a made-up credential."""
+    return environment.finished(environment.submit(FORGED, repo="acme/forger", secrets=MADE_UP).build_id)
 
 
 def guarded(mode: str) -> Any:

@@ -29,8 +29,9 @@ import redis
 from pipeline_queue import broker, store
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.kube import Kube, make_api_client
-from pipeline_queue.producer import SubmittedBuild, submit_file
-from pipeline_queue.settings import RunConfig, Settings
+from pipeline_queue.producer import tenants
+from pipeline_queue.producer.submit import SubmittedBuild, submit_file
+from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
@@ -87,15 +88,22 @@ class Environment:
         return self.settings.run.namespace
 
     def submit(self, text: str, *, repo: str, secrets: dict[str, str] | None = None,
-               stage_timeout: int | None = None) -> SubmittedBuild:
-        """Run the pipeline text as a push to main, as `pipeline-queue run` does (`stage_timeout`: PQ_STAGE_TIMEOUT)."""
+               stage_timeout: int | None = None, event: str = "push", registered: bool = False,
+               fork: bool = False) -> SubmittedBuild:
+        """Run the pipeline text as an `event` on main, as `pipeline-queue run` does (`stage_timeout`:
+        PQ_STAGE_TIMEOUT); `registered`: as a build of the registered repository `repo` (its secrets, its trust)."""
         path = self.tmp / f"{uuid.uuid4().hex[:8]}.yml"
         path.write_text(text)
         settings = self.settings
         if stage_timeout is not None:
             settings = replace(settings, run=replace(settings.run, stage_timeout=stage_timeout))
-        return submit_file(path, repo=repo, branch="main", commit="c" * 40, event="push", secrets=secrets or {},
-                           settings=settings, sessions=self.sessions, kube=self.kube, send=self.send)
+        tenant = None
+        if registered:
+            with self.sessions.begin() as session:
+                tenant = tenants.registered(session, repo, vault=settings.vault, data_dir=settings.paths.data_dir,
+                                            event=event, fork=fork)
+        return submit_file(path, repo=repo, branch="main", commit="c" * 40, event=event, secrets=secrets,
+                           tenant=tenant, settings=settings, sessions=self.sessions, send=self.send)
 
     def send(self, stage_ids: Any) -> int:
         return enqueue_advance(self.sender, stage_ids)
@@ -180,7 +188,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environmen
         namespace = f"e2e-{uuid.uuid4().hex[:8]}"
         api = cluster.api_client()
         kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
-        settings = Settings(run=RunConfig(namespace=namespace))
+        settings = Settings(run=RunConfig(namespace=namespace), paths=PathsConfig(data_dir=data_dir))
         sender = make_app(settings, broker_url=url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
         watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),

@@ -29,8 +29,8 @@ from pipeline_queue.compiler import StagePlan
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.kube import Kube, make_api_client
-from pipeline_queue.producer import SubmittedBuild, submit_file
-from pipeline_queue.settings import RunConfig, Settings
+from pipeline_queue.producer.submit import SubmittedBuild, submit_file
+from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from tests import polling
@@ -208,7 +208,7 @@ class Stack:
         path = self.tmp / f"{uuid.uuid4().hex[:8]}.yml"
         path.write_text(text)
         return submit_file(path, repo=repo, branch="main", commit="c" * 40, event="push", secrets=secrets or {},
-                           settings=self.settings, sessions=self.sessions, kube=self.kube,
+                           settings=self.settings, sessions=self.sessions,
                            send=lambda ids: enqueue_advance(self.sender, ids))
 
     def build(self, build_id: int) -> BuildDetail:
@@ -241,7 +241,7 @@ class Stack:
     def kubeconfig_for(self, server: str) -> Path:
         """A kubeconfig like the cluster's, pointing at `server` (a proxy in front of it)."""
         path = self.tmp / f"kubeconfig-{uuid.uuid4().hex[:6]}"
-        return write_kubeconfig(path, server=server, token="fault-tests")
+        return write_kubeconfig(path, server=server, token=self.cluster.token)
 
 
 @contextlib.contextmanager
@@ -255,7 +255,7 @@ def stack(tmp: Path, *, broker_url: str, visibility: float = 3600) -> Iterator[S
         namespace = f"faults-{uuid.uuid4().hex[:8]}"
         api = cluster.api_client()
         kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
-        settings = Settings(run=RunConfig(namespace=namespace))
+        settings = Settings(run=RunConfig(namespace=namespace), paths=PathsConfig(data_dir=data_dir))
         sender = make_app(settings, broker_url=broker_url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
         watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),

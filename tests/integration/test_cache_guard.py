@@ -24,6 +24,7 @@ from tests.integration.cache_support import (
     guarded,
     only_step,
     pulls_of,
+    run_forged,
     run_scenario,
 )
 from tests.integration.conftest import PRIVATE_IMAGE, PRIVATE_PASSWORD, PRIVATE_REGISTRY
@@ -122,3 +123,12 @@ def _without_image(node: dict, name: str) -> dict:
     images = [entry for entry in node["status"].get("images") or []
               if not any(item.startswith(name) for item in entry.get("names") or [])]
     return {**node, "status": {**node["status"], "images": images}}
+
+
+def test_a_made_up_credential_runs_from_the_cache_as_asked_with_a_risk_finding(environment, scenario):
+    forged = run_forged(environment)
+    step = only_step(forged)
+    assert forged.build.status is Status.SUCCESS
+    assert step.pull_policy == "IfNotPresent"
+    (risk,) = findings_of(forged, "risk")
+    assert "never checks this step's pull credentials" in risk.detail and "acme/secret" in risk.detail

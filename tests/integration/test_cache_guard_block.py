@@ -11,11 +11,13 @@ from pipeline_queue.kube import make_api_client
 from pipeline_queue.store import BuildDetail
 from pipeline_queue.vocabulary import Status
 from tests.integration.cache_support import (
+    NODE,
     Scenario,
     findings_of,
     guarded,
     only_step,
     pulls_of,
+    run_forged,
     run_scenario,
 )
 
@@ -69,3 +71,12 @@ def test_no_pod_was_created_for_it(environment, scenario):
 def test_the_credentialed_pipeline_is_not_affected(scenario):
     assert scenario.first.build.status is Status.SUCCESS
     assert scenario.first.findings == ()
+
+
+def test_a_made_up_credential_is_shown_to_the_registry_which_refuses_it(environment, scenario):
+    forged = run_forged(environment)
+    step = only_step(forged)
+    assert forged.build.status is Status.ERROR
+    assert (step.status, step.node, step.pull_policy) == (Status.ERROR, NODE, "Always")
+    assert "refused the credentials from secret 'madeup'" in step.error and "ErrImagePull" in step.error
+    assert "not-the-password-3391" not in step.error

@@ -16,6 +16,7 @@ from tests.integration.cache_support import (
     guarded,
     only_step,
     pulls_of,
+    run_forged,
     run_scenario,
 )
 
@@ -56,3 +57,13 @@ def test_the_credentialed_pipeline_still_runs_before_and_after(environment, scen
     again = environment.finished(environment.submit(CREDENTIALED, repo="acme/secret", secrets=SECRETS).build_id)
     assert again.build.status is Status.SUCCESS and again.findings == ()
     assert [pull.credentialed for pull in pulls_of(environment, again)] == [True]
+
+
+def test_a_made_up_credential_is_shown_to_the_registry_which_refuses_it(environment, scenario):
+    forged = run_forged(environment)
+    step = only_step(forged)
+    assert forged.build.status is Status.ERROR
+    assert (step.status, step.node, step.pull_policy) == (Status.ERROR, NODE, "Always")
+    assert "refused the credentials from secret 'madeup'" in step.error and "ErrImagePull" in step.error
+    assert findings_of(forged, "leak") == []
+    assert "not-the-password-3391" not in step.error

@@ -15,7 +15,7 @@ import yaml
 from pipeline_queue.commands.common import load_secrets_file
 from pipeline_queue.compiler import StagePlan
 from pipeline_queue.kube import Kube
-from pipeline_queue.producer import cancel_build
+from pipeline_queue.producer.cancel import cancel_build
 from pipeline_queue.store import BuildDetail, StageRecord, StepRecord, get_build
 from pipeline_queue.vocabulary import Status
 from tests.conftest import run_cli

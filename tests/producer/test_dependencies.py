@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_queue.producer import may_start, release_waiting
+from pipeline_queue.producer.dependencies import may_start, release_waiting
 from pipeline_queue.store import (
     NewBuild,
     NewStage,

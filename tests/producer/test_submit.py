@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -10,14 +11,27 @@ from pathlib import Path
 import kubernetes
 import pytest
 
+from pipeline_queue.compiler import StagePlan
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.errors import SpecError, UsageError
 from pipeline_queue.kube import Kube, RetryPolicy, make_api_client
-from pipeline_queue.producer import may_start, release_waiting, submit_file
+from pipeline_queue.producer.dependencies import may_start, release_waiting
+from pipeline_queue.producer.submit import submit_file
 from pipeline_queue.reconcile.service import advance_stage
-from pipeline_queue.settings import RunConfig, Settings
-from pipeline_queue.store import create_engine, database_url, get_build, get_log, migrate, session_factory
+from pipeline_queue.settings import PathsConfig, RunConfig, Settings
+from pipeline_queue.store import (
+    NewBuild,
+    NewStage,
+    create_build,
+    create_engine,
+    database_url,
+    get_build,
+    get_log,
+    migrate,
+    session_factory,
+)
 from pipeline_queue.store.engine import DATABASE_FILE
+from pipeline_queue.store.stage_secrets import sealed_stage_secrets
 from pipeline_queue.vocabulary import Status
 
 SECRET_VALUE = "s3cr3t-value-9f1c2a"
@@ -80,13 +94,13 @@ def kube(cluster: DevCluster) -> Kube:
 
 
 @pytest.fixture
-def settings(cluster: DevCluster) -> Settings:
+def settings(cluster: DevCluster, tmp_path: Path) -> Settings:
     """Settings whose namespace is fresh: every test's stage ids start at 1 in its own database."""
     name = f"p-{uuid.uuid4().hex[:10]}"
     client = cluster.api_client()
     kubernetes.client.CoreV1Api(client).create_namespace({"metadata": {"name": name}})
     client.close()
-    return Settings(run=RunConfig(namespace=name))
+    return Settings(run=RunConfig(namespace=name), paths=PathsConfig(data_dir=tmp_path / "data"))
 
 
 @pytest.fixture
@@ -119,7 +133,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def submit(path: Path, *, settings, sessions, kube, branch: str = "main", secrets=None, sent=None):
     return submit_file(path, repo="octo/app", branch=branch, commit="a" * 40, event="push",
                        secrets={"token": SECRET_VALUE} if secrets is None else secrets, settings=settings,
-                       sessions=sessions, kube=kube, send=sent if sent is not None else Sent())
+                       sessions=sessions, send=sent if sent is not None else Sent())
 
 
 def run_stage(stage_id: int, *, sessions, kube, settings, timeout: float = 30.0) -> Status:
@@ -142,8 +156,8 @@ def test_a_submitted_file_becomes_a_pending_build_and_its_first_stage_is_sent(tm
         detail = get_build(session, submitted.build_id)
     assert detail.build.status is Status.PENDING and detail.build.branch == "main"
     assert [step.name for step in detail.stages[0].steps] == ["build", "test"]
-    secrets = [s["metadata"]["name"] for s in kube.list("Secret", settings.run.namespace)]
-    assert secrets == detail.stages[0].plan["secrets"] and secrets
+    assert detail.stages[0].plan["secrets"]  # named in the plan, sealed beside it, published by the worker
+    assert kube.list("Secret", settings.run.namespace) == []
 
 
 def test_pods_carry_the_numeric_store_stage_id_and_the_stage_runs(tmp_path, settings, sessions, kube):
@@ -157,7 +171,8 @@ def test_pods_carry_the_numeric_store_stage_id_and_the_stage_runs(tmp_path, sett
     assert "building" in logs[0] and "testing" in logs[1]
     pods = detail.stages[0].plan["steps"]
     assert {pod["pod"]["metadata"]["annotations"]["pipeline-queue.io/stage-id"] for pod in pods} == {str(stage_id)}
-    assert {pod["pod"]["metadata"]["labels"]["pipeline-queue.io/stage"] for pod in pods} == {str(stage_id)}
+    (key,) = {pod["pod"]["metadata"]["labels"]["pipeline-queue.io/stage"] for pod in pods}
+    assert re.fullmatch(rf"{stage_id}-[0-9a-f]{{8}}", key)  # the stage id and a suffix never handed out twice
 
 
 def test_the_created_pods_themselves_name_the_stage(tmp_path, settings, sessions, kube):
@@ -165,7 +180,9 @@ def test_the_created_pods_themselves_name_the_stage(tmp_path, settings, sessions
     stage_id = submitted.stages[0].stage_id
     result = advance_stage(stage_id, sessions=sessions, kube=kube, settings=settings)
     assert result.created
-    pods = kube.list_pods(settings.run.namespace, f"pipeline-queue.io/stage={stage_id}")
+    with sessions.begin() as session:
+        selector = StagePlan.from_json(get_build(session, submitted.build_id).stages[0].plan).selector
+    pods = kube.list_pods(settings.run.namespace, selector)
     assert pods and all(pod["metadata"]["annotations"]["pipeline-queue.io/stage-id"] == str(stage_id)
                         for pod in pods)
     run_stage(stage_id, sessions=sessions, kube=kube, settings=settings)
@@ -225,3 +242,31 @@ def test_secret_values_never_reach_the_database(tmp_path, settings, sessions, ku
     for file in files:
         assert SECRET_VALUE.encode() not in file.read_bytes(), file.name
     assert SECRET_VALUE not in repr(submitted)
+
+
+def test_secrets_reach_kubernetes_only_when_a_worker_starts_the_stage(tmp_path, settings, sessions, kube):
+    submitted = submit(write(tmp_path, TWO_STEPS), settings=settings, sessions=sessions, kube=kube)
+    namespace = settings.run.namespace
+    assert kube.list("Secret", namespace) == [] and kube.list("PersistentVolumeClaim", namespace) == []
+    stage_id = submitted.stages[0].stage_id
+    assert advance_stage(stage_id, sessions=sessions, kube=kube, settings=settings).created
+    (secret,) = kube.list("Secret", namespace)
+    assert secret["metadata"]["labels"]["pipeline-queue.io/stage"].startswith(f"{stage_id}-")
+    assert secret["metadata"]["ownerReferences"][0]["kind"] == "PersistentVolumeClaim"
+    assert run_stage(stage_id, sessions=sessions, kube=kube, settings=settings) is Status.SUCCESS
+    with sessions.begin() as session:
+        assert sealed_stage_secrets(session, stage_id) is None  # nothing of them kept beyond the stage
+
+
+def test_a_stage_key_is_never_handed_out_twice_even_after_a_rolled_back_build(tmp_path, settings, sessions, kube):
+    path = write(tmp_path, TWO_STEPS)
+    first = submit(path, settings=settings, sessions=sessions, kube=kube)
+    with sessions.begin() as session:
+        first_key = StagePlan.from_json(get_build(session, first.build_id).stages[0].plan).stage_key
+    with pytest.raises(RuntimeError), sessions.begin() as session:  # a build whose transaction rolls back
+        create_build(session, NewBuild(repo="octo/app", event="push"), stages=[NewStage(name="x")])
+        raise RuntimeError("rolled back")
+    second = submit(path, settings=settings, sessions=sessions, kube=kube)
+    with sessions.begin() as session:
+        second_key = StagePlan.from_json(get_build(session, second.build_id).stages[0].plan).stage_key
+    assert first_key != second_key and second_key.split("-")[0] == str(second.stages[0].stage_id)

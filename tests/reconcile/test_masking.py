@@ -21,5 +21,19 @@ def test_values_of_opaque_and_pull_secrets_are_found():
 
 
 def test_mask_replaces_longest_values_first_and_each_line_of_multiline_ones():
-    assert mask("token=abc123 short=abc", ["abc", "abc123"]) == f"token={MASK} short={MASK}"
+    assert mask("token=abcd1234 short=abcd", ["abcd", "abcd1234"]) == f"token={MASK} short={MASK}"
     assert mask("line one\nkey: -----BEGIN\n", ["-----BEGIN\nrest"]) == f"line one\nkey: {MASK}\n"
+
+
+def test_values_shorter_than_four_characters_are_not_masked():
+    assert mask("the cat sat", ["cat", "at"]) == "the cat sat"
+    assert mask("pin 1234", ["1234"]) == f"pin {MASK}"
+
+
+def test_a_value_is_masked_base64_encoded_and_json_escaped_too():
+    value = 'pa"ss\\wörd\nline-two'
+    text = "\n".join([value, b64(value), json.dumps({"v": value}), json.dumps({"v": value}, ensure_ascii=False)])
+    masked = mask(text, [value])
+    for form in (value, b64(value), json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
+        assert form not in masked
+    assert "line-two" not in masked

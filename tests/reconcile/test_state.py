@@ -95,7 +95,7 @@ def test_running_pod_is_recorded_once_with_node_and_image_id():
     decision = decide(view(plan, running(plan, "build", node="node-2")))
     [record, pull] = decision.actions
     assert record == RecordStep("build", Status.RUNNING, node="node-2",
-                                image_id="docker.io/library/alpine@sha256:" + "a" * 64)
+                                image_id="docker.io/library/alpine@sha256:" + "a" * 64, pull_policy="IfNotPresent")
     assert pull == RecordPull("build", node="node-2", image_id=record.image_id, digest="sha256:" + "a" * 64)
     again = decide(view(plan, running(plan, "build"), statuses={"build": Status.RUNNING}))
     assert again.actions == ()
@@ -111,7 +111,7 @@ def test_success_runs_the_next_step_on_the_same_node_then_finishes():
     image_id = "docker.io/library/alpine@sha256:" + "a" * 64
     assert done.actions == (
         FetchLog("test"),
-        RecordStep("test", Status.SUCCESS, exit_code=0, node="node-1", image_id=image_id),
+        RecordStep("test", Status.SUCCESS, exit_code=0, node="node-1", image_id=image_id, pull_policy="IfNotPresent"),
         # A step that ran and finished between two looks: its pull is recorded as it is first seen.
         RecordPull("test", node="node-1", image_id=image_id, digest="sha256:" + "a" * 64),
         FinishStage(),
@@ -177,10 +177,27 @@ def test_a_detached_step_lets_the_next_one_start_and_does_not_hold_the_stage():
     assert finished.actions[-2:] == (FinishStage(), DeleteObjects())
 
 
-def test_services_start_with_the_first_step_and_never_hold_the_stage():
+def test_services_start_first_and_steps_reach_them_by_name_through_host_aliases():
+    text = TWO_STEPS.replace("steps:", "services:\n- {name: Db, image: 'postgres:16'}\nsteps:", 1)
+    plan = plan_of(text)
+    assert [a.step for a in decide(view(plan)).actions] == ["Db"]
+    # Scheduled but without an address: the steps wait for it.
+    waiting_db = pod(plan, "Db")
+    assert decide(view(plan, waiting_db, statuses={"Db": Status.PENDING})).actions == ()
+    db = running(plan, "Db", image_id="docker.io/library/postgres@sha256:" + "b" * 64)
+    db["status"]["podIP"] = "10.1.2.3"
+    decision = decide(view(plan, db, statuses={"Db": Status.RUNNING}))
+    assert of_type(decision.actions, CreateStep) == [
+        CreateStep("build", node="node-1", deadline_seconds=3540, host_aliases=(("10.1.2.3", "db"),))]
+
+
+def test_a_service_that_cannot_start_is_not_waited_for():
     text = TWO_STEPS.replace("steps:", "services:\n- {name: db, image: 'postgres:16'}\nsteps:", 1)
     plan = plan_of(text)
-    assert [a.step for a in decide(view(plan)).actions] == ["db", "build"]
+    broken = waiting(plan, "db", "ErrImagePull", "not found")
+    decision = decide(view(plan, broken))
+    assert [a.step for a in of_type(decision.actions, CreateStep)] == ["build"]
+    assert of_type(decision.actions, CreateStep)[0].host_aliases == ()
 
 
 def test_cancel_keeps_logs_kills_the_stage_and_deletes_everything():

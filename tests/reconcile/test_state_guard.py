@@ -94,12 +94,23 @@ def test_block_refuses_the_step_before_any_pod_and_the_stage_goes_on_failing():
     assert decision.finishes
 
 
-@pytest.mark.parametrize("mode", [CacheGuardMode.OFF, CacheGuardMode.BLOCK])
-def test_credentials_or_off_mean_no_finding(mode):
-    plan = plan_of(OWN, secrets={"dockerconfig": CONFIG}) if mode is CacheGuardMode.BLOCK else plan_of(BORROW)
-    decision = decide(view(plan, mode))
+def test_off_means_no_finding_and_the_pod_as_compiled():
+    decision = decide(view(plan_of(BORROW), CacheGuardMode.OFF))
     assert of_type(decision.actions, RecordFinding) == []
     assert of_type(decision.actions, CreateStep) == [CreateStep("app", deadline_seconds=3540)]
+
+
+@pytest.mark.parametrize("mode", [CacheGuardMode.ENFORCE, CacheGuardMode.BLOCK])
+def test_a_credentialed_step_of_a_private_image_is_pulled_with_always_and_no_finding(mode):
+    plan = plan_of(OWN, secrets={"dockerconfig": CONFIG})
+    decision = decide(view(plan, mode))
+    assert of_type(decision.actions, RecordFinding) == []
+    assert of_type(decision.actions, CreateStep) == [CreateStep("app", deadline_seconds=3540, pull_policy="Always")]
+
+
+def test_a_credentialed_step_under_warn_runs_as_compiled():
+    decision = decide(view(plan_of(OWN, secrets={"dockerconfig": CONFIG}), CacheGuardMode.WARN))
+    assert decision.actions == (CreateStep("app", deadline_seconds=3540),)
 
 
 def test_a_started_uncredentialed_pod_of_the_private_image_is_a_leak_naming_the_first_pull():

@@ -1,7 +1,8 @@
 """The linter: one fixture per rule (testdata/lint/<rule>.yml) with the exact problems it must report.
 
 A fixture lists what the linter must report as `# want: LINE:COL: [severity: ]message`
-comments; a first line `# secrets: a, b` lints with those repository secrets.
+comments; a first line `# secrets: a, b` lints with those repository secrets, and a line
+`# untrusted: namespace NS` lints it for an untrusted repository of that namespace (and of those secrets).
 """
 
 from __future__ import annotations
@@ -12,24 +13,30 @@ from pathlib import Path
 import pytest
 
 from pipeline_queue.spec import RULES, Problem, has_errors, lint, load_file, load_text
+from pipeline_queue.spec.linter import TRUSTED, Trust
 
 FIXTURES = Path(__file__).parent / "testdata" / "lint"
 
 
-def expectations(path: Path) -> tuple[list[str], list[str] | None]:
+def expectations(path: Path) -> tuple[list[str], list[str] | None, Trust]:
     lines = path.read_text().splitlines()
     wanted = [line.removeprefix("# want: ") for line in lines if line.startswith("# want: ")]
     secrets = None
     if lines[0].startswith("# secrets:"):
         secrets = [name.strip() for name in lines[0].split(":", 1)[1].split(",")]
-    return wanted, secrets
+    trust = TRUSTED
+    for line in lines:
+        if line.startswith("# untrusted: namespace "):
+            trust = Trust(trusted=False, namespace=line.removeprefix("# untrusted: namespace ").strip(),
+                          secrets=frozenset(secrets or ()))
+    return wanted, secrets, trust
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_each_rule_reports_exactly_its_fixture(rule: str) -> None:
     path = FIXTURES / f"{rule}.yml"
-    wanted, secrets = expectations(path)
-    problems = lint(load_file(path), secrets=secrets)
+    wanted, secrets, trust = expectations(path)
+    problems = lint(load_file(path), secrets=secrets, trust=trust)
     assert [str(found).removeprefix(f"{path}:") for found in problems] == wanted
     assert wanted, "a fixture must show its rule firing"
     assert {found.rule for found in problems} == {rule}

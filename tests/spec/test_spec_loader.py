@@ -11,6 +11,7 @@ import pytest
 
 from pipeline_queue.errors import SpecError
 from pipeline_queue.spec import Position, load_file, load_text
+from pipeline_queue.spec.yamlsafe import MAX_BYTES
 
 PIPELINE = """\
 kind: pipeline
@@ -183,6 +184,26 @@ def test_load_file_refuses_a_large_file_without_reading_it_all(tmp_path: Path) -
     path.write_bytes(b"#" * (3 * 1024 * 1024))
     with pytest.raises(SpecError, match="at most 1 MiB"):
         load_file(path)
+
+
+LIMIT = f"pipeline files may be at most 1 MiB ({MAX_BYTES} bytes)"
+
+
+def test_load_file_checks_the_size_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "sparse.yml"
+    with path.open("wb") as stream:
+        stream.truncate(8 * 1024**3)  # 8 GiB that take no disk: only its size is looked at
+    with pytest.raises(SpecError) as caught:
+        load_file(path)
+    assert (caught.value.line, caught.value.col) == (1, 1)
+    assert caught.value.reason == f"file is {8 * 1024**3} bytes; {LIMIT}"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_load_file_reads_an_endless_stream_only_to_the_limit() -> None:
+    with pytest.raises(SpecError) as caught:
+        load_file("/dev/zero")
+    assert caught.value.reason == f"file is over {MAX_BYTES} bytes; {LIMIT}"
 
 
 def test_load_file_reports_a_missing_file(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 from pipeline_queue.errors import SpecError
 from pipeline_queue.spec import Position, load_text
 from pipeline_queue.spec.yamlbuild import MAX_ALIAS_NODES
-from pipeline_queue.spec.yamlsafe import MAX_BYTES
+from pipeline_queue.spec.yamlsafe import MAX_BYTES, MAX_DEPTH
+from tests.spec.readers import yaml_reader  # noqa: F401 - a fixture
 
 HEAD = "kind: pipeline\ntype: kubernetes\nname: default\n"
 
@@ -138,8 +139,39 @@ def test_billion_laughs_fails_fast() -> None:
     error = refused("kind: secret\n" + "\n".join(lines) + "\n")
     assert time.monotonic() - started < 5  # 9**9 nodes would take hours; the bound stops it
     assert f"aliases expand to more than {MAX_ALIAS_NODES} nodes" in error.reason
-    # Placed at the alias whose expansion crossed the bound (the count runs over the document).
+    # Placed at the alias whose expansion crossed the bound (the count runs over the file).
     assert 3 <= error.line <= 11 and error.col == 12
+
+
+# One small document whose ten aliases expand to 100 nodes (each *a is the list and its nine items).
+SMALL_BOMB = "kind: secret\nname: a\nx: &a [q,q,q,q,q,q,q,q,q]\ny: [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+SMALL_BOMB_NODES = 100
+SMALL_BOMB_LINES = 5  # with the `---` that follows it
+
+
+def small_bombs(count: int) -> str:
+    return "---\n".join([SMALL_BOMB] * count)
+
+
+def test_the_alias_budget_is_the_files_not_each_documents() -> None:
+    # 10,000 documents, each well within the budget alone, 10 times over it together.
+    text = small_bombs(10_000)
+    assert len(text.encode()) <= MAX_BYTES and 10_000 * SMALL_BOMB_NODES == 10 * MAX_ALIAS_NODES
+    started = time.monotonic()
+    error = refused(text)
+    assert time.monotonic() - started < 5
+    assert error.reason == (f"aliases expand to more than {MAX_ALIAS_NODES} nodes in this file (an alias bomb?); "
+                            "refusing the file")
+    # At the first alias of the first document past the budget.
+    within = MAX_ALIAS_NODES // SMALL_BOMB_NODES
+    assert (error.file, error.line, error.col) == ("p.yml", within * SMALL_BOMB_LINES + 4, 5)
+
+
+def test_a_file_that_spends_exactly_the_alias_budget_loads() -> None:
+    within = MAX_ALIAS_NODES // SMALL_BOMB_NODES
+    assert len(load_text(small_bombs(within), filename="p.yml").secrets) == within
+    one_node_more = "---\nkind: secret\nx: &b q\ny: *b\n"
+    assert "aliases expand to more than" in refused(small_bombs(within) + one_node_more).reason
 
 
 def test_many_legitimate_aliases_are_fine() -> None:
@@ -283,6 +315,62 @@ def test_a_file_of_exactly_the_limit_is_read() -> None:
 def test_deep_nesting_is_refused() -> None:
     error = refused(HEAD + "x-deep: " + "[" * 150 + "]" * 150 + "\n")
     assert "nesting" in error.reason
+
+
+def test_nesting_to_the_limit_loads_and_one_level_more_is_placed_at_the_node() -> None:
+    # The value of x-deep sits in the document's mapping: MAX_DEPTH - 1 lists around "q" make MAX_DEPTH.
+    nested = "[" * (MAX_DEPTH - 1) + "q" + "]" * (MAX_DEPTH - 1)
+    assert load(f"x-deep: {nested}\n").documents[0].data["x-deep"] is not None
+    error = refused(HEAD + f"x-deep: [{nested}]\n")
+    assert (error.line, error.col) == (4, 9 + MAX_DEPTH)  # at "q", the first node nested too deep
+    assert error.reason == f"nesting is deeper than {MAX_DEPTH} levels"
+
+
+DEEP_INPUTS = {
+    "flow lists": "[" * 100_000,
+    "flow mappings": "{" * 100_000,
+    "flow mappings of keys": "{a: " * 100_000,
+    "flow lists, one a line": "x: [\n" + " [\n" * 100_000,
+    "block lists": "- " * 100_000 + "x\n",
+    "block mappings": "".join(" " * level + "a:\n" for level in range(1_000)),
+    "lists of mappings": "- a:\n" + "".join("  " * level + "  - a:\n" for level in range(500)),
+}
+
+
+@pytest.mark.parametrize("text", DEEP_INPUTS.values(), ids=DEEP_INPUTS.keys())
+@pytest.mark.usefixtures("yaml_reader")
+def test_deep_nesting_is_a_placed_error_never_a_recursion_error(text: str) -> None:
+    started = time.monotonic()
+    error = refused(text)
+    assert time.monotonic() - started < 5
+    assert "nesting" in error.reason and error.line >= 1
+    # libyaml stops a flow collection 1,000 levels deep itself; every other case stops at our limit.
+    assert error.reason in (f"nesting is deeper than {MAX_DEPTH} levels", "exceeded maximum nesting depth "
+                            "(while increasing flow level at line 1)")
+    assert (error.line, error.col) != (1, 1)
+
+
+def test_aliases_that_nest_deeper_than_the_limit_are_refused() -> None:
+    # Each anchor alone is shallow; the chain builds a value 1,000 levels deep.
+    chain = ["x0: &a0 [q]"] + [f"x{level}: &a{level} [*a{level - 1}]" for level in range(1, 1_000)]
+    error = refused("kind: secret\n" + "\n".join(chain) + "\n")
+    assert error.reason == f"nesting is deeper than {MAX_DEPTH} levels"
+
+
+def test_a_plugin_setting_nested_to_the_limit_validates() -> None:
+    # The models take any value under settings: pydantic sees at most MAX_DEPTH levels.
+    depth = MAX_DEPTH - 4  # steps, the step, settings and the setting come first
+    loaded = load(f"""
+        steps:
+        - name: publish
+          image: plugins/docker
+          settings:
+            deep: {"[" * depth}q{"]" * depth}
+        """)
+    value = loaded.pipelines[0].pipeline.steps[0].settings["deep"].value
+    for _ in range(depth):
+        value = value[0]
+    assert value == "q"
 
 
 def test_invalid_utf8_is_placed() -> None:
