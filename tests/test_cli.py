@@ -215,3 +215,12 @@ def test_bad_secrets_file_is_a_clear_error(cli, tmp_path, content, message):
     result = cli("explain", str(DEMO), "--secrets", str(secrets))
     assert result.returncode == 2
     assert message in result.stderr and str(secrets) in result.stderr
+
+
+def test_registry_match_refuses_an_oversized_config_on_its_size_alone(cli, tmp_path):
+    big = tmp_path / "config.json"
+    with big.open("wb") as handle:
+        handle.truncate(2 << 30)  # sparse: 2 GiB that would take long to read
+    result = cli("registry", "match", "--config", str(big), "alpine")
+    assert result.returncode == 2
+    assert "a Docker config.json of at most 1048576 bytes; this one is 2147483648 bytes" in result.stderr

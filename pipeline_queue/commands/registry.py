@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -11,6 +10,7 @@ from pipeline_queue.commands.common import echo_json
 from pipeline_queue.errors import ImageReferenceError, RegistryConfigError
 from pipeline_queue.images import parse_image
 from pipeline_queue.registry import Keyring, parse_docker_config
+from pipeline_queue.spec.loader import FileTooLargeError, read_limited
 
 
 @click.group("registry")
@@ -32,6 +32,10 @@ def match_record(keyring: Keyring, image: str) -> dict[str, object]:
     }
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""The largest config.json `registry match` reads (a real one is a few KiB)."""
+
+
 @registry_group.command("match")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="A Docker config.json.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line per image.")
@@ -39,7 +43,10 @@ def match_record(keyring: Keyring, image: str) -> dict[str, object]:
 def match_command(config_path: str, as_json: bool, images: tuple[str, ...]) -> None:
     """Show which credentials of CONFIG match each IMAGE, as the kubelet matches them."""
     try:
-        text = Path(config_path).read_bytes()
+        text = read_limited(config_path, limit=MAX_CONFIG_BYTES)  # its size checked before any of it is read
+    except FileTooLargeError as error:
+        raise RegistryConfigError(f"{config_path}: a Docker config.json of at most {MAX_CONFIG_BYTES} bytes; this "
+                                  f"one {error}") from None
     except OSError as error:
         raise RegistryConfigError(f"{config_path}: cannot read ({error.strerror})") from None
     keyring = Keyring.from_configs([parse_docker_config(text, source=config_path)])

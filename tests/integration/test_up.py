@@ -123,3 +123,27 @@ def test_a_child_that_dies_is_reported_and_up_stops_the_rest_and_fails(up: Up) -
     assert up.process.wait(timeout=STOP_TIMEOUT) == 1
     assert f"beat (pid {children['beat']}) exited with code -9" in up.output()
     assert [name for name, pid in children.items() if _alive(pid)] == []
+
+
+def test_under_up_an_untrusted_repository_s_attack_is_refused_and_its_own_build_runs(up: Up) -> None:
+    """As a new user would: register a repository, give it a secret, try a privileged pipeline, then a fair one."""
+    record = up.record()
+    _wait(lambda: _nodes(record["kubeconfig"]) == ["node-1", "node-2"], what="two nodes", up=up)
+    assert run_cli("repo", "add", "team/app", cwd=up.folder, env=up.env).returncode == 0
+    (up.folder / "value").write_text("hunter2-but-longer")
+    added = run_cli("secret", "add", "team/app", "token", "--from-file", str(up.folder / "value"), cwd=up.folder,
+                    env=up.env)
+    assert added.returncode == 0, added.stderr
+    (up.folder / "attack.yml").write_text(
+        "kind: pipeline\ntype: kubernetes\nname: default\nsteps:\n- name: s\n  image: alpine:3.19\n"
+        "  privileged: true\n  commands: [id]\n")
+    refused = run_cli("run", "attack.yml", "--repo", "team/app", cwd=up.folder, env=up.env)
+    assert refused.returncode == 1 and "privileged requires a trusted repository" in refused.stderr
+    (up.folder / "fair.yml").write_text(
+        "kind: pipeline\ntype: kubernetes\nname: default\nsteps:\n- name: s\n  image: alpine:3.19\n"
+        "  environment: {TOKEN: {from_secret: token}}\n  commands: [echo token is $TOKEN]\n")
+    ran = run_cli("run", "fair.yml", "--repo", "team/app", "--follow", cwd=up.folder, env=up.env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "token is ********" in ran.stdout and "hunter2" not in ran.stdout + ran.stderr
+    listed = json.loads(run_cli("builds", "--json", cwd=up.folder, env=up.env).stdout)
+    assert [build["repo"] for build in listed] == ["team/app"]  # the refused one left nothing
