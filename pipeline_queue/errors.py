@@ -34,6 +34,10 @@ class UsageError(PipelineQueueError):
     exit_code = 2
 
 
+class NothingToRunError(UsageError):
+    """No pipeline of the file has a trigger that matches the build's event: nothing is stored or started."""
+
+
 class SpecError(PipelineQueueError):
     """A pipeline file cannot be read: carries `file:line:col` where known."""
 
@@ -80,6 +84,17 @@ class StaleStateError(StoreError):
     """A stage changed since it was read (its version moved on): read it again and decide anew."""
 
     exit_code = 1
+
+
+class FetchError(PipelineQueueError):
+    """A file cannot be read from a repository at a commit: the commit or file is not there, the fetch timed out,
+    the file is too large, or the clone URL is refused. The message shows the URL without its credentials."""
+
+    exit_code = 1
+
+
+class FileMissingError(FetchError):
+    """The commit has no file at the path asked for (a branch without a pipeline file): nothing to build."""
 
 
 class BrokerError(PipelineQueueError):

@@ -14,6 +14,8 @@ class Status(StrEnum):
     """Where a build, a stage or a step stands; the last five are terminal and never change again."""
 
     PENDING = "pending"
+    BLOCKED = "blocked"
+    """A build waiting for someone's approval (a pull request from a fork of an untrusted repository)."""
     RUNNING = "running"
     SUCCESS = "success"
     FAILURE = "failure"
@@ -23,7 +25,7 @@ class Status(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (Status.PENDING, Status.RUNNING)
+        return self not in (Status.PENDING, Status.BLOCKED, Status.RUNNING)
 
 
 TERMINAL: frozenset[Status] = frozenset(status for status in Status if status.terminal)

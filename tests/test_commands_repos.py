@@ -139,7 +139,7 @@ def hello_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     (("repo", "add", "octo"), 2, "repository 'octo' is not owner/name"),
-    (("repo", "add", "octo/hello/x"), 2, "repository 'octo/hello/x' is not owner/name"),
+    (("repo", "add", "octo/hello/"), 2, "repository 'octo/hello/' is not owner/name"),
     (("repo", "show", "octo/nobody"), 1, "repository octo/nobody does not exist"),
     (("repo", "update", "octo/nobody", "--trusted"), 2, "octo/nobody is not registered"),
     (("repo", "update", "octo/hello"), 2, "nothing to change"),

@@ -22,16 +22,23 @@ from pipeline_queue.vocabulary import FAILED, Status
 
 
 def may_start(sessions: sessionmaker[Session], stage_id: int) -> bool:
-    """False while the pending stage waits on unfinished stages, or when it was just skipped for its upstream."""
+    """False while the pending stage waits on unfinished stages or on its build's approval, or when it was just
+    skipped for its upstream (or killed: its blocked build was cancelled before anyone approved it)."""
     with sessions.begin() as session:
         stage = get_stage(session, stage_id)
-        if stage is None or stage.status is not Status.PENDING or not stage.depends_on:
+        if stage is None or stage.status is not Status.PENDING:
             return True
         detail = get_build(session, stage.build_id)
         assert detail is not None  # a stage cannot outlive its build
+        if detail.build.status is Status.BLOCKED:
+            if detail.build.cancel_requested:
+                _end(session, stage, Status.KILLED)
+            return False
+        if not stage.depends_on:
+            return True
         verdict = _verdict(stage, detail)
         if verdict is Status.SKIPPED:
-            _skip(session, stage)
+            _end(session, stage, Status.SKIPPED)
         return verdict is Status.RUNNING
 
 
@@ -57,7 +64,7 @@ def release_waiting(sessions: sessionmaker[Session], stage_id: int) -> list[int]
                     continue
                 verdict = _verdict(stage, detail)
                 if verdict is Status.SKIPPED:
-                    _skip(session, stage)
+                    _end(session, stage, Status.SKIPPED)
                     changed = True
                 elif verdict is Status.RUNNING:
                     ready.append(stage.id)
@@ -77,6 +84,6 @@ def _verdict(stage: StageRecord, detail: BuildDetail) -> Status:
     return Status.RUNNING if runs else Status.SKIPPED
 
 
-def _skip(session: Session, stage: StageRecord) -> None:
-    finish_stage(session, stage.id, status=Status.SKIPPED)
+def _end(session: Session, stage: StageRecord, status: Status) -> None:
+    finish_stage(session, stage.id, status=status)
     finish_build(session, stage.build_id)

@@ -13,18 +13,20 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline_queue.compiler import BuildContext, compile_pipeline
 from pipeline_queue.compiler.conditions import BuildFacts
-from pipeline_queue.errors import SpecError, UsageError
+from pipeline_queue.errors import NothingToRunError, SpecError, UsageError
 from pipeline_queue.producer.tenants import Tenant, local
 from pipeline_queue.producer.triggers import Selection, select
 from pipeline_queue.settings import Settings
-from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file
-from pipeline_queue.store import BuildDetail, NewBuild, NewStage, create_build, get_build, set_stage_plan
+from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file, load_text
+from pipeline_queue.spec.loader import read_pipeline_file
+from pipeline_queue.store import BuildDetail, BuildRecord, NewBuild, NewStage, create_build, get_build, set_stage_plan
 from pipeline_queue.store.stage_secrets import seal_stage_secrets
 from pipeline_queue.vault.cipher import KeyRing
 from pipeline_queue.vault.keys import load_key_ring
@@ -52,14 +54,65 @@ class SubmittedBuild:
     """The stages `advance` was sent for (those that wait on no other pipeline)."""
 
 
-@dataclass(frozen=True)
-class _Event:
+@dataclass(frozen=True, kw_only=True)
+class BuildEvent:
+    """What starts a build: the commit and the event, in Drone's build fields (the DRONE_* variables).
+
+    `repo`, `event`, `branch`, `ref`, `commit`, `message`, `author`, `trigger` and `parent` are columns of the
+    build; the others are kept as its `facts`, so that a restart rebuilds the same event (`from_record`).
+    """
+
     repo: str
-    branch: str
-    commit: str
-    event: str
-    ref: str
-    tenant: Tenant
+    event: str = "push"
+    branch: str = ""
+    """The branch built; for a pull request the branch it targets (DRONE_BRANCH)."""
+    commit: str = ""
+    ref: str = ""
+    source_branch: str = ""
+    target_branch: str = ""
+    pull_request: str = ""
+    action: str = ""
+    title: str = ""
+    before: str = ""
+    message: str = ""
+    author: str = ""
+    author_name: str = ""
+    author_email: str = ""
+    author_avatar: str = ""
+    link: str = ""
+    sender: str = ""
+    fork: bool = False
+    """A pull request from another repository: no secret at all, and `blocked` for an untrusted repository."""
+    cloned: bool = False
+    """The stages start with a clone step from the repository's registered clone URL (webhook builds)."""
+    trigger: str = ""
+    """`@hook` for a webhook; else who started it (`@cli`, a restart's requester)."""
+    parent: int = 0
+
+    def facts(self) -> dict[str, Any]:
+        """The fields that are no column of the build, for its `facts`."""
+        return {name: getattr(self, name) for name in _FACTS}
+
+    @classmethod
+    def from_record(cls, build: BuildRecord) -> BuildEvent:
+        """The event build `build` ran for (unknown facts of an older version are left out)."""
+        facts = {name: value for name, value in build.facts.items() if name in _FACTS}
+        return cls(repo=build.repo, event=build.event, branch=build.branch, commit=build.commit, ref=build.ref,
+                   message=build.message, author=build.author, trigger=build.trigger, parent=build.parent,
+                   **facts)
+
+    def build_facts(self, instance: str = "") -> BuildFacts:
+        """What pipelines' `trigger` and steps' `when` match against."""
+        return BuildFacts(repo=self.repo, branch=self.branch, event=self.event, ref=self.effective_ref,
+                          action=self.action, instance=instance)
+
+    @property
+    def effective_ref(self) -> str:
+        return BuildContext(branch=self.branch, ref=self.ref, pull_request=self.pull_request).effective_ref
+
+
+_COLUMNS = frozenset({"repo", "event", "branch", "commit", "ref", "message", "author", "trigger", "parent"})
+_FACTS = tuple(item.name for item in fields(BuildEvent) if item.name not in _COLUMNS)
 
 
 def submit_file(
@@ -76,25 +129,50 @@ def submit_file(
     tenant: Tenant | None = None,
     ref: str = "",
 ) -> SubmittedBuild:
-    """Run the file for the event, for `tenant` (default: the operator's own, with `secrets`); raises SpecError
-    (every lint error listed, what only a trusted repository may do among them) before anything is written."""
+    """Run the file for the event (see `submit_text`)."""
+    text = read_pipeline_file(path)
+    return submit_text(text, filename=str(path), event=BuildEvent(repo=repo, branch=branch, commit=commit,
+                                                                    event=event, ref=ref, trigger="@cli"),
+                       settings=settings, sessions=sessions, send=send, secrets=secrets, tenant=tenant)
+
+
+def submit_text(
+    text: str | bytes,
+    *,
+    filename: str,
+    event: BuildEvent,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    send: Send,
+    secrets: Mapping[str, str] | None = None,
+    tenant: Tenant | None = None,
+    blocked: bool = False,
+    clone_url: str = "",
+) -> SubmittedBuild:
+    """Run the pipeline file `text` for `event`, for `tenant` (default: the operator's own, with `secrets`).
+
+    Raises SpecError (every lint error listed, what only a trusted repository may do among them) and UsageError
+    (no pipeline's trigger matches) before anything is written. A `blocked` build is stored with its stages but
+    sends nothing: `build approve` starts it. `clone_url` (the repository's registered one) adds the clone step.
+    """
     if tenant is not None and secrets:
         raise UsageError("a registered repository's secrets are its own (`pipeline-queue secret add`): "
                          "--secrets is for local runs")
     tenant = tenant or local(secrets or {})
-    loaded = check_file(path, tenant=tenant, namespace=settings.run.namespace)
-    base = _Event(repo, branch, commit, event, ref, tenant)
-    facts_ref = BuildContext(branch=branch, ref=ref).effective_ref
-    selections = select([entry.pipeline for entry in loaded.pipelines],
-                        BuildFacts(repo=repo, branch=branch, event=event, ref=facts_ref))
+    loaded = check_loaded(load_text(text, filename=filename), tenant=tenant, namespace=settings.run.namespace)
+    selections = select([entry.pipeline for entry in loaded.pipelines], event.build_facts())
     chosen = [selection for selection in selections if selection.runs]
     if not chosen:
-        raise UsageError(f"{loaded.filename}: no pipeline's trigger matches this build "
-                         f"(event {event!r}, branch {branch!r}): nothing to run")
-    detail = _store(chosen, base, settings=settings, sessions=sessions, ref=facts_ref)
+        raise NothingToRunError(f"{loaded.filename}: no pipeline's trigger matches this build "
+                         f"(event {event.event!r}, branch {event.branch!r}): nothing to run")
+    config = text.decode("utf-8") if isinstance(text, bytes) else text
+    build = _Build(event=event, tenant=tenant, config=config, config_path=filename, blocked=blocked,
+                   clone_url=clone_url if event.cloned else "")
+    detail = _store(chosen, build, settings=settings, sessions=sessions)
     ids = {stage.name: stage.id for stage in detail.stages}
-    first = tuple(ids[selection.pipeline.name] for selection in chosen if not selection.depends_on)
-    send(first)
+    first = () if blocked else tuple(ids[s.pipeline.name] for s in chosen if not s.depends_on)
+    if first:
+        send(first)
     return SubmittedBuild(
         build_id=detail.build.id,
         number=detail.build.number,
@@ -104,10 +182,24 @@ def submit_file(
     )
 
 
+@dataclass(frozen=True)
+class _Build:
+    event: BuildEvent
+    tenant: Tenant
+    config: str = field(repr=False)
+    config_path: str
+    blocked: bool
+    clone_url: str = field(repr=False)
+
+
 def check_file(path: str | os.PathLike[str], *, tenant: Tenant, namespace: str) -> LoadedFile:
     """The loaded file, or SpecError listing every lint error (so that nothing of it runs); `namespace` is the
     operator's default, where a repository without one of its own runs."""
-    loaded = load_file(path)
+    return check_loaded(load_file(path), tenant=tenant, namespace=namespace)
+
+
+def check_loaded(loaded: LoadedFile, *, tenant: Tenant, namespace: str) -> LoadedFile:
+    """`loaded`, or SpecError listing every lint error."""
     problems = lint(loaded, secrets=list(tenant.secrets), trust=tenant.trust(namespace))
     if has_errors(problems):
         listed = "\n".join(f"  {problem}" for problem in problems if problem.severity == "error")
@@ -115,21 +207,24 @@ def check_file(path: str | os.PathLike[str], *, tenant: Tenant, namespace: str) 
     return loaded
 
 
-def _store(
-    chosen: Sequence[Selection], base: _Event, *, settings: Settings, sessions: sessionmaker[Session], ref: str,
-) -> BuildDetail:
+def _store(chosen: Sequence[Selection], build: _Build, *, settings: Settings,
+           sessions: sessionmaker[Session]) -> BuildDetail:
     """Create the build and its stages, then compile each and store its plan and its sealed Secrets, in one
     transaction: a failure leaves nothing, and nothing reaches Kubernetes before a worker starts the stage."""
     compiler = settings.compiler_settings()
     stages = [NewStage(name=s.pipeline.name, depends_on=s.depends_on, timeout_seconds=settings.run.stage_timeout)
               for s in chosen]
+    event = build.event
     ring: KeyRing | None = None
     with sessions.begin() as session:
-        detail = create_build(session, NewBuild(repo=base.repo, event=base.event, branch=base.branch, ref=ref,
-                                                commit=base.commit), stages=stages)
+        detail = create_build(session, NewBuild(
+            repo=event.repo, event=event.event, branch=event.branch, ref=event.effective_ref, commit=event.commit,
+            message=event.message, author=event.author, trigger=event.trigger, parent=event.parent,
+            blocked=build.blocked, facts=event.facts(), config_path=build.config_path, config=build.config,
+        ), stages=stages)
         for selection, stage in zip(chosen, detail.stages, strict=True):
-            context = _context(base, settings, stage_id=stage.id, number=detail.build.number,
-                               stage_number=stage.number)
+            context = _context(build, settings, stage_id=stage.id, number=detail.build.number,
+                               stage_number=stage.number, created=int(detail.build.created.timestamp()))
             compiled = compile_pipeline(selection.pipeline, context, settings=compiler)
             set_stage_plan(session, stage.id, compiled.plan)
             if compiled.secrets:
@@ -150,9 +245,16 @@ def _reread(session: Session, detail: BuildDetail) -> BuildDetail:
 
 
 def _context(
-    base: _Event, settings: Settings, *, stage_id: int, number: int, stage_number: int = 1
+    build: _Build, settings: Settings, *, stage_id: int, number: int, stage_number: int = 1, created: int = 0
 ) -> BuildContext:
-    return BuildContext(repo=base.repo, commit=base.commit, branch=base.branch, ref=base.ref, event=base.event,
-                        build_number=number, stage_number=stage_number, stage_key=stage_key(stage_id),
-                        stage_id=stage_id, namespace=base.tenant.namespace or settings.run.namespace,
-                        secrets=base.tenant.secrets, trusted=base.tenant.trusted)
+    event, tenant = build.event, build.tenant
+    return BuildContext(
+        repo=event.repo, commit=event.commit, branch=event.branch, ref=event.ref, event=event.event,
+        target_branch=event.target_branch, source_branch=event.source_branch, pull_request=event.pull_request,
+        link=event.link, author=event.author, author_name=event.author_name, author_email=event.author_email,
+        author_avatar=event.author_avatar, message=event.message, before=event.before, action=event.action,
+        title=event.title, trigger=event.trigger, parent=event.parent, created=created,
+        build_number=number, stage_number=stage_number, stage_key=stage_key(stage_id), stage_id=stage_id,
+        namespace=tenant.namespace or settings.run.namespace, secrets=tenant.secrets, trusted=tenant.trusted,
+        clone_url=build.clone_url,
+    )

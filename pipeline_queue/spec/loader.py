@@ -24,7 +24,7 @@ from pipeline_queue.spec.yamlsafe import MAX_BYTES, compose_documents, decode
 
 __all__ = [
     "Document", "FileTooLargeError", "LoadedFile", "LoadedPipeline", "Position", "load_file", "load_text",
-    "read_limited",
+    "read_limited", "read_pipeline_file",
 ]
 
 KINDS = ("pipeline", "secret", "signature")
@@ -53,15 +53,19 @@ def read_limited(filename: str, *, limit: int) -> bytes:
 
 def load_file(path: str | os.PathLike[str]) -> LoadedFile:
     """Check the file's size, read it and load it."""
+    return load_text(read_pipeline_file(path), filename=os.fspath(path))
+
+
+def read_pipeline_file(path: str | os.PathLike[str]) -> bytes:
+    """A pipeline file's bytes, its size checked first; SpecError when it cannot be read or is over 1 MiB."""
     filename = os.fspath(path)
     try:
-        content = read_limited(filename, limit=MAX_BYTES)
+        return read_limited(filename, limit=MAX_BYTES)
     except OSError as error:
         raise SpecError(f"cannot read the file: {error.strerror}", file=filename) from None
     except FileTooLargeError as error:
         raise SpecError(f"file {error}; pipeline files may be at most 1 MiB ({MAX_BYTES} bytes)",
                         file=filename, line=1, col=1) from None
-    return load_text(content, filename=filename)
 
 
 def load_text(text: str | bytes, *, filename: str = "<string>") -> LoadedFile:

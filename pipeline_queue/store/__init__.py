@@ -6,6 +6,9 @@ transaction (`with factory.begin() as session: ...`). They return frozen records
 """
 
 from pipeline_queue.store.builds import (
+    approve_build,
+    build_config,
+    builds_of_ref,
     create_build,
     create_repository_if_missing,
     finish_build,
@@ -88,6 +91,9 @@ __all__ = [
     "all_sealed_secrets",
     "all_sealed_webhook_secrets",
     "append_log",
+    "approve_build",
+    "build_config",
+    "builds_of_ref",
     "create_build",
     "create_engine",
     "create_repository_if_missing",

@@ -48,6 +48,11 @@ def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage
         message=build.message,
         author=build.author,
         trigger=build.trigger,
+        status=Status.BLOCKED if build.blocked else Status.PENDING,
+        facts=dict(build.facts),
+        config_path=build.config_path,
+        config=build.config,
+        parent=build.parent,
     )
     row.stages = [_stage_row(stage, number) for number, stage in enumerate(stages, start=1)]
     session.add(row)
@@ -57,11 +62,19 @@ def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage
     return detail
 
 
-def list_builds(session: Session, *, limit: int = 25, offset: int = 0, repo: str | None = None) -> list[BuildRecord]:
-    """Builds newest first, optionally of one repository (`owner/name`)."""
-    query = sa.select(Build).order_by(Build.created.desc(), Build.id.desc()).limit(limit).offset(offset)
+def list_builds(
+    session: Session, *, limit: int = 25, offset: int = 0, repo: str | None = None, status: Status | None = None,
+    before: int | None = None,
+) -> list[BuildRecord]:
+    """Builds newest first (by id: ids only grow), optionally of one repository (`owner/name`), in one status, or
+    older than build id `before` (the page after one whose last build was `before`; pages never overlap)."""
+    query = sa.select(Build).order_by(Build.id.desc()).limit(limit).offset(offset)
     if repo is not None:
         query = query.join(Build.repository).where(Repository.slug == repo)
+    if status is not None:
+        query = query.where(Build.status == status)
+    if before is not None:
+        query = query.where(Build.id < before)
     rows = session.execute(query.execution_options(populate_existing=True)).scalars()
     return [build_record(row) for row in rows]
 
@@ -105,6 +118,27 @@ def finish_build(session: Session, build_id: int, *, at: datetime | None = None)
         .values(status=combined_status(statuses), finished=at or utcnow()),
     )
     return _build(session, build_id)
+
+
+def approve_build(session: Session, build_id: int) -> BuildRecord:
+    """A blocked build becomes pending (its stages may start); any other build is returned unchanged."""
+    update_rows(session, sa.update(Build).where(Build.id == build_id, Build.status == Status.BLOCKED)
+                .values(status=Status.PENDING))
+    return _build(session, build_id)
+
+
+def build_config(session: Session, build_id: int) -> tuple[str, str] | None:
+    """The pipeline file build `build_id` ran, as (name, text); None when there is no such build."""
+    row = session.execute(sa.select(Build.config_path, Build.config).where(Build.id == build_id)).one_or_none()
+    return None if row is None else (row.config_path, row.config)
+
+
+def builds_of_ref(session: Session, repo: str, ref: str) -> list[BuildRecord]:
+    """The unfinished builds of repository `repo` for git ref `ref` (a pull request's), oldest first."""
+    query = (sa.select(Build).join(Build.repository)
+             .where(Repository.slug == repo, Build.ref == ref, Build.status.in_(ACTIVE))
+             .order_by(Build.id).execution_options(populate_existing=True))
+    return [build_record(row) for row in session.execute(query).scalars()]
 
 
 def mark_build_running(session: Session, build_id: int, *, at: datetime) -> None:

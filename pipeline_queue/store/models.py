@@ -75,6 +75,13 @@ class Build(Base):
     author: Mapped[str] = mapped_column(sa.String(255), default="")
     trigger: Mapped[str] = mapped_column(sa.String(255), default="")
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # What a restart runs again: the event's other facts (a pull request's title, the fork flag, the author's
+    # e-mail; the DRONE_* variables), the pipeline file's name and its text as read at the commit.
+    facts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    config_path: Mapped[str] = mapped_column(sa.String(500), default="")
+    config: Mapped[str] = mapped_column(sa.Text, default="")
+    parent: Mapped[int] = mapped_column(default=0)
+    """The build this one restarts (DRONE_BUILD_PARENT); 0 for none."""
     created: Mapped[datetime] = mapped_column(default=utcnow)
     started: Mapped[datetime | None]
     finished: Mapped[datetime | None]
@@ -240,3 +247,34 @@ class StageSecrets(Base):
     ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
     published: Mapped[bool] = mapped_column(default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """A webhook delivery seen: a redelivery (same provider and delivery id) answers with the builds it created."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("provider", "delivery", name="uq_deliveries_provider_delivery"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(16))
+    delivery: Mapped[str] = mapped_column(sa.String(255))
+    repo: Mapped[str] = mapped_column(sa.String(255))
+    builds: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    done: Mapped[bool] = mapped_column(default=False)
+    """False while the first delivery is being handled; a redelivery meanwhile starts nothing."""
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token of the HTTP API: only its SHA-256 digest is kept (the token is shown once, at creation)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    read_only: Mapped[bool] = mapped_column(default=False)
+    """May read the API but not cancel, approve or restart (those answer 403)."""
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column(default=None)

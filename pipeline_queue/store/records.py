@@ -6,6 +6,7 @@ password: a password cannot reach the database through this API.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,14 @@ class NewBuild:
     message: str = ""
     author: str = ""
     trigger: str = ""
+    blocked: bool = False
+    """Created `blocked`: its stages wait for `build approve` (a pull request from a fork of an untrusted repo)."""
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    """The event's other facts, as the producer names them (JSON values)."""
+    config_path: str = ""
+    config: str = field(default="", repr=False)
+    """The pipeline file's text, as run."""
+    parent: int = 0
 
 
 DEFAULT_CONFIG_PATH = ".drone.yml"
@@ -117,6 +126,10 @@ class BuildRecord:
     created: datetime
     started: datetime | None
     finished: datetime | None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    config_path: str = ""
+    parent: int = 0
+    """The build this one restarts; 0 for none. (The pipeline file's text is read with `build_config`.)"""
 
 
 @dataclass(frozen=True)

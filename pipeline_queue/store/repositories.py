@@ -26,7 +26,8 @@ from pipeline_queue.store.rows import repository_record
 from pipeline_queue.store.statements import insert_or_ignore, update_rows
 from pipeline_queue.vocabulary import ACTIVE
 
-_SLUG = re.compile(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+")
+_SLUG = re.compile(r"(?=.{3,255}$)[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+){1,20}")
+"""`owner/name`, the owner possibly GitLab's nested groups (`group/subgroup/name`)."""
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 """A Kubernetes namespace: a DNS-1123 label."""
 _CLONE_SCHEMES = ("https", "http", "ssh", "git", "file")
@@ -46,10 +47,12 @@ class RepositoryRemoved:
 
 
 def validate_slug(slug: str) -> str:
-    """`slug` if it is `owner/name` (two non-empty parts of letters, digits, `.`, `_`, `-`); else a UsageError."""
+    """`slug` if it is `owner/name` (non-empty parts of letters, digits, `.`, `_`, `-`; GitLab's nested groups as
+    `group/subgroup/name`); else a UsageError."""
     if not _SLUG.fullmatch(slug):
         raise UsageError(f"repository {slug!r} is not owner/name "
-                         "(two non-empty parts of letters, digits, '.', '_' and '-', joined by one '/')")
+                         "(non-empty parts of letters, digits, '.', '_' and '-', each joined by one '/'; "
+                         "GitLab's groups may nest: group/subgroup/name)")
     return slug
 
 
@@ -73,6 +76,20 @@ def add_repository(session: Session, slug: str, *, trusted: bool = False, clone_
 def get_repository(session: Session, slug: str) -> RepositoryRecord | None:
     """The repository `owner/name`, registered or not; None if no build or `repo add` ever named it."""
     row = _row(session, validate_slug(slug))
+    return None if row is None else repository_record(row)
+
+
+def find_repository(session: Session, slug: str) -> RepositoryRecord | None:
+    """The repository a git host names `slug`: exactly, else the one registered under another letter case (hosts
+    treat owner and name case-insensitively); None for no such repository or a slug that is not `owner/name`."""
+    if not _SLUG.fullmatch(slug):
+        return None
+    row = _row(session, slug)
+    if row is None:
+        query = (sa.select(Repository).where(sa.func.lower(Repository.slug) == slug.lower(),
+                                             Repository.registered.is_(True))
+                 .order_by(Repository.id).limit(1).execution_options(populate_existing=True))
+        row = session.execute(query).scalar_one_or_none()
     return None if row is None else repository_record(row)
 
 

@@ -59,6 +59,9 @@ def build_record(row: Build) -> BuildRecord:
         created=row.created,
         started=row.started,
         finished=row.finished,
+        facts=dict(row.facts or {}),
+        config_path=row.config_path,
+        parent=row.parent,
     )
 
 

@@ -92,7 +92,7 @@ def active_stages(session: Session) -> list[ActiveStage]:
         sa.select(Stage.id, Stage.build_id, Stage.status, Stage.version, Stage.started, Stage.timeout_seconds,
                   Build.cancel_requested)
         .join(Build, Build.id == Stage.build_id)
-        .where(Stage.status.in_(ACTIVE))
+        .where(Stage.status.in_(ACTIVE), Build.status != Status.BLOCKED)
         .order_by(Stage.id)
     )
     return [

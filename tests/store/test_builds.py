@@ -14,7 +14,11 @@ import pytest
 from pipeline_queue.compiler import CredentialSource, StagePlan
 from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.store import (
+    NewBuild,
     NewStage,
+    active_stages,
+    approve_build,
+    build_config,
     create_build,
     create_repository_if_missing,
     finish_build,
@@ -186,3 +190,31 @@ def test_a_build_finishes_only_when_every_stage_has(sessions):
         again = finish_build(session, build_id)
     assert (finished.status, finished.finished) == (Status.FAILURE, when)
     assert again == finished
+
+
+def test_builds_are_paged_by_cursor_and_filtered_by_status(sessions):
+    with sessions.begin() as session:
+        ids = [create_build(session, new_build("octo/pages"), stages=[]).build.id for _ in range(5)]
+        blocked = create_build(session, NewBuild(repo="octo/pages", event="pull_request", blocked=True),
+                               stages=[]).build.id
+    with sessions() as session:
+        first = [build.id for build in list_builds(session, limit=3, repo="octo/pages")]
+        second = [build.id for build in list_builds(session, limit=3, repo="octo/pages", before=first[-1])]
+        waiting = [build.id for build in list_builds(session, status=Status.BLOCKED)]
+    assert first + second == [blocked, *ids[::-1]]
+    assert waiting == [blocked]
+
+
+def test_a_blocked_build_is_approved_once_and_keeps_what_a_restart_needs(sessions):
+    with sessions.begin() as session:
+        build = create_build(session, NewBuild(repo="octo/fork", event="pull_request", blocked=True,
+                                               facts={"fork": True, "title": "Fix"}, config_path=".drone.yml",
+                                               config="kind: pipeline\n"), stages=[NewStage(name="default")])
+        assert build.build.status is Status.BLOCKED
+        assert [stage.id for stage in active_stages(session)] == []
+        approved = approve_build(session, build.build.id)
+        again = approve_build(session, build.build.id)
+        assert build_config(session, build.build.id) == (".drone.yml", "kind: pipeline\n")
+        assert build_config(session, build.build.id + 1000) is None
+    assert approved.status is Status.PENDING and again.status is Status.PENDING
+    assert approved.facts == {"fork": True, "title": "Fix"}

@@ -54,11 +54,11 @@ def test_builds_are_indexed_newest_first(engine):
 def test_migrating_again_changes_nothing(engine):
     migrate(engine)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
     assert _differences(engine, Base.metadata) == []
 
 
 def test_migrations_live_inside_the_package_with_a_single_head():
     assert MIGRATIONS.parent.name == "store"
     assert (MIGRATIONS / "env.py").is_file()
-    assert ScriptDirectory.from_config(alembic_config()).get_heads() == ["0004"]
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == ["0005"]

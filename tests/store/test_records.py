@@ -57,8 +57,8 @@ def test_a_parent_shows_the_worst_outcome_of_its_children(children, parent):
     assert combined_status(children) is parent
 
 
-def test_only_pending_and_running_are_unfinished():
-    assert sorted(status.value for status in Status if not status.terminal) == ["pending", "running"]
+def test_only_pending_blocked_and_running_are_unfinished():
+    assert sorted(status.value for status in Status if not status.terminal) == ["blocked", "pending", "running"]
 
 
 def test_the_store_reads_no_environment_variables():

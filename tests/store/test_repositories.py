@@ -85,14 +85,20 @@ def test_repositories_are_listed_by_slug(sessions):
         assert get_repository(session, "nobody/here") is None
 
 
-@pytest.mark.parametrize("slug", ["", "octo", "octo/", "/hello", "octo/hello/x", "octo hello/x", "octo/he llo",
-                                  "ünï/code", "octo/hello\n", "octo//hello", "octo:1/x"])
-def test_a_slug_is_two_parts_of_letters_digits_dot_dash_underscore(sessions, slug):
+@pytest.mark.parametrize("slug", ["", "octo", "octo/", "/hello", "octo/hello/", "octo hello/x", "octo/he llo",
+                                  "ünï/code", "octo/hello\n", "octo//hello", "octo:1/x", "a/" + "b" * 300])
+def test_a_slug_is_parts_of_letters_digits_dot_dash_underscore(sessions, slug):
     with pytest.raises(UsageError, match="is not owner/name") as raised:
         validate_slug(slug)
     assert repr(slug) in str(raised.value)
     with sessions.begin() as session, pytest.raises(UsageError, match="is not owner/name"):
         add_repository(session, slug)
+
+
+def test_gitlab_s_nested_groups_are_a_slug(sessions):
+    with sessions.begin() as session:
+        added = add_repository(session, "platform/tools/deployer")
+    assert validate_slug("platform/tools/deployer") == added.slug == "platform/tools/deployer"
 
 
 @pytest.mark.parametrize("slug", ["octo/hello", "Octo-Cat/hello.world", "a_b/c-d.e", "0/9"])
