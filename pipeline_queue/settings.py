@@ -93,6 +93,9 @@ class RunConfig:
     default_memory: str = DEFAULT_MEMORY
     """`PQ_DEFAULT_MEMORY`: memory request and limit of a step that names none. Default 2Gi."""
 
+    clone_image: str = ""
+    """`PQ_CLONE_IMAGE`: the clone step's image of webhook builds (git and /bin/sh). Default alpine/git, pinned."""
+
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -122,6 +125,33 @@ class VaultConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """Where `serve` (and `up`) listen for webhooks and the API."""
+
+    host: str = "127.0.0.1"
+    """`PQ_HTTP_HOST`: the address to bind. Default 127.0.0.1 (0.0.0.0 in a container)."""
+    port: int | None = None
+    """`PQ_HTTP_PORT`: the TCP port; 0 picks a free one. Default (None) 8080; `up` then takes a free port if 8080
+    is in use."""
+
+    @property
+    def effective_port(self) -> int:
+        return DEFAULT_HTTP_PORT if self.port is None else self.port
+
+
+DEFAULT_HTTP_PORT = 8080
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > 65535:
+        raise UsageError(f"{name}: expected a TCP port (0 to 65535), got {text!r}")
+    return int(text)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, grouped by concern."""
 
@@ -134,11 +164,13 @@ class Settings:
     run: RunConfig = field(default_factory=RunConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     vault: VaultConfig = field(default_factory=VaultConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     def compiler_settings(self) -> CompilerSettings:
         """What of these settings shapes every compiled stage."""
+        clone = {"clone_image": self.run.clone_image} if self.run.clone_image else {}
         return CompilerSettings(pull=self.pull, default_cpu=self.run.default_cpu,
-                                default_memory=self.run.default_memory)
+                                default_memory=self.run.default_memory, **clone)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -162,6 +194,7 @@ class Settings:
                 start_timeout=_seconds(env, "PQ_START_TIMEOUT", run.start_timeout),
                 default_cpu=env.get("PQ_DEFAULT_CPU", "").strip() or run.default_cpu,
                 default_memory=env.get("PQ_DEFAULT_MEMORY", "").strip() or run.default_memory,
+                clone_image=env.get("PQ_CLONE_IMAGE", "").strip(),
             ),
             cache=CacheConfig(
                 guard=_guard_mode(env),
@@ -171,6 +204,8 @@ class Settings:
                 in ("1", "true"),
             ),
             vault=VaultConfig(secret_key=env.get("PQ_SECRET_KEY", "")),
+            http=HttpConfig(host=env.get("PQ_HTTP_HOST", "").strip() or HttpConfig.host,
+                            port=_port(env, "PQ_HTTP_PORT")),
         )
 
 

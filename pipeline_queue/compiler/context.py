@@ -12,6 +12,8 @@ from pipeline_queue.vocabulary import DEFAULT_CPU, DEFAULT_MEMORY
 
 _PULL_REF_RE = re.compile(r"^refs/(?:pull|pull-requests|merge-requests)/(\d+)/")
 TAG_REF_PREFIX = "refs/tags/"
+DEFAULT_CLONE_IMAGE = "alpine/git:2.45.2"
+"""The clone step's image: git on Alpine, with /bin/sh, at a pinned tag (pulled if not present)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,21 @@ class BuildContext:
     link: str = ""
     """The commit (or compare) link at the SCM: DRONE_COMMIT_LINK."""
     author: str = ""
+    """The author's login (DRONE_COMMIT_AUTHOR)."""
+    author_name: str = ""
+    author_email: str = ""
+    author_avatar: str = ""
     message: str = ""
+    before: str = ""
+    """The previous head of a push (DRONE_COMMIT_BEFORE); a pull request's base where the host says."""
+    action: str = ""
+    """A pull request's action (`opened`, `synchronized`, `reopened`: DRONE_BUILD_ACTION); empty for pushes."""
+    title: str = ""
+    """A pull request's title (DRONE_PULL_REQUEST_TITLE)."""
+    trigger: str = ""
+    """What started the build (DRONE_BUILD_TRIGGER): `@hook` for a webhook, else who ran or restarted it."""
+    parent: int = 0
+    """The build this one restarts (DRONE_BUILD_PARENT); 0 for none."""
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Repository secrets by name: `from_secret` values and `image_pull_secrets` config.json files."""
     trusted: bool = True
@@ -60,6 +76,9 @@ class BuildContext:
     repo_branch: str = ""
     """The repository's default branch (DRONE_REPO_BRANCH); default: `branch`."""
     workspace_claim_size: str = "1Gi"
+    clone_url: str = field(default="", repr=False)
+    """Where the clone step fetches the commit from (the repository's registered clone URL, in DRONE_REMOTE_URL);
+    empty: no clone step, the steps start in an empty workspace (`pipeline-queue run FILE`)."""
 
     def effective_stage_key(self, pipeline_name: str) -> str:
         if self.stage_key:
@@ -105,3 +124,5 @@ class CompilerSettings:
     """The cpu request and limit of a step that names neither (`PQ_DEFAULT_CPU`); "" for none."""
     default_memory: str = DEFAULT_MEMORY
     """The memory request and limit of a step that names neither (`PQ_DEFAULT_MEMORY`); "" for none."""
+    clone_image: str = DEFAULT_CLONE_IMAGE
+    """The image of the clone step (Drone's DRONE_RUNNER_CLONE_IMAGE); it needs git and /bin/sh."""

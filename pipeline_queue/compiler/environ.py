@@ -81,7 +81,26 @@ def _repo_variables(context: BuildContext) -> dict[str, str]:
         "DRONE_REPO_NAMESPACE": owner,
         "DRONE_REPO_NAME": name,
         "DRONE_REPO_BRANCH": context.repo_branch or context.branch,
+        **_remote_variables(context.clone_url),
     }
+
+
+def _remote_variables(clone_url: str) -> dict[str, str]:
+    """Where the repository is cloned from, when it is: DRONE_REMOTE_URL, and the kind of URL it is."""
+    if not clone_url:
+        return {}
+    variables = {"DRONE_REMOTE_URL": clone_url}
+    if clone_url.lower().startswith(("https://", "http://")):
+        variables["DRONE_GIT_HTTP_URL"] = clone_url
+    elif _is_ssh_url(clone_url):
+        variables["DRONE_GIT_SSH_URL"] = clone_url
+    return variables
+
+
+def _is_ssh_url(url: str) -> bool:
+    """`ssh://...`, or scp-like `user@host:path` (no scheme before the colon)."""
+    head = url.split(":", 1)[0]
+    return url.lower().startswith("ssh://") or ("@" in head and "/" not in head and ":" in url)
 
 
 def _build_variables(context: BuildContext) -> dict[str, str]:
@@ -93,16 +112,25 @@ def _build_variables(context: BuildContext) -> dict[str, str]:
         "DRONE_TARGET_BRANCH": target,
         "DRONE_COMMIT": context.commit,
         "DRONE_COMMIT_SHA": context.commit,
+        "DRONE_COMMIT_BEFORE": context.before,
         "DRONE_COMMIT_AFTER": context.commit,
         "DRONE_COMMIT_REF": context.effective_ref,
         "DRONE_COMMIT_BRANCH": target,
         "DRONE_COMMIT_LINK": context.link,
         "DRONE_COMMIT_MESSAGE": context.message,
         "DRONE_COMMIT_AUTHOR": context.author,
+        "DRONE_COMMIT_AUTHOR_NAME": context.author_name,
+        "DRONE_COMMIT_AUTHOR_EMAIL": context.author_email,
+        "DRONE_COMMIT_AUTHOR_AVATAR": context.author_avatar,
         "DRONE_BUILD_NUMBER": str(context.build_number),
+        "DRONE_BUILD_PARENT": str(context.parent),
         "DRONE_BUILD_EVENT": context.event,
+        "DRONE_BUILD_ACTION": context.action,
+        "DRONE_BUILD_TRIGGER": context.trigger,
         "DRONE_BUILD_LINK": f"{context.system_proto}://{context.system_host}/{context.repo}/{context.build_number}",
         "DRONE_BUILD_CREATED": str(context.created),
+        "DRONE_BUILD_STARTED": str(context.created),
+        "DRONE_BUILD_FINISHED": str(context.created),
         "DRONE_BUILD_STATUS": "success",
     }
 
@@ -128,8 +156,38 @@ def _event_variables(context: BuildContext) -> dict[str, str]:
     variables = {}
     if context.effective_tag:
         variables["DRONE_TAG"] = context.effective_tag
+        variables.update(semver_variables(context.effective_tag))
     if context.effective_pull_request:
         variables["DRONE_PULL_REQUEST"] = context.effective_pull_request
+        variables["DRONE_PULL_REQUEST_TITLE"] = context.title
+    return variables
+
+
+_SEMVER = re.compile(
+    r"v?(?P<major>0|[1-9][0-9]*)(?:\.(?P<minor>0|[1-9][0-9]*))?(?:\.(?P<patch>0|[1-9][0-9]*))?"
+    r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?"
+)
+
+
+def semver_variables(tag: str) -> dict[str, str]:
+    """DRONE_SEMVER* for a tag that is a semantic version (a leading `v` and a missing minor or patch allowed,
+    as Drone's parser allows them); DRONE_SEMVER_ERROR for one that is not."""
+    match = _SEMVER.fullmatch(tag)
+    if match is None:
+        return {"DRONE_SEMVER_ERROR": f"{tag!r} is not a semantic version"}
+    short = f"{match['major']}.{match['minor'] or 0}.{match['patch'] or 0}"
+    version = short + (f"-{match['pre']}" if match["pre"] else "") + (f"+{match['build']}" if match["build"] else "")
+    variables = {
+        "DRONE_SEMVER": version,
+        "DRONE_SEMVER_SHORT": short,
+        "DRONE_SEMVER_MAJOR": match["major"],
+        "DRONE_SEMVER_MINOR": match["minor"] or "0",
+        "DRONE_SEMVER_PATCH": match["patch"] or "0",
+    }
+    if match["pre"]:
+        variables["DRONE_SEMVER_PRERELEASE"] = match["pre"]
+    if match["build"]:
+        variables["DRONE_SEMVER_BUILD"] = match["build"]
     return variables
 
 

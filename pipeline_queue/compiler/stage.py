@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_queue.compiler import naming
+from pipeline_queue.compiler.clone import clone_step
 from pipeline_queue.compiler.conditions import upstream_policy
 from pipeline_queue.compiler.context import BuildContext, CompilerSettings
 from pipeline_queue.compiler.credentials import image_matches, load_keyring, sources
@@ -77,11 +78,14 @@ class _StageCompiler:
             self._step(step, kind=StepKind.SERVICE, number=index, depends_on=())
             for index, step in enumerate(pipeline.services, start=1)
         )
-        graph = dependencies(pipeline.steps, services=[service.name for service in pipeline.services])
+        clone = clone_step(pipeline, self.context, self.settings)
+        graph = dependencies(
+            pipeline.steps, services=[service.name for service in pipeline.services], clone=clone is not None
+        )
         first = len(services) + 1
         steps = tuple(
             self._step(step, kind=StepKind.STEP, number=index, depends_on=graph[step.name])
-            for index, step in enumerate(pipeline.steps, start=first)
+            for index, step in enumerate(pipeline.steps if clone is None else (clone, *pipeline.steps), start=first)
         )
         env_secret = self._stage_secret()
         secrets = ((env_secret,) if env_secret is not None else ()) + tuple(self.pull_secrets)

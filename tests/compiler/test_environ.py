@@ -206,3 +206,36 @@ def test_an_impossible_variable_name_is_an_error(name: str) -> None:
     )
     with pytest.raises(CompileError, match=r"step 'p': .* is not a valid environment variable name"):
         compile_text(text)
+
+
+@pytest.mark.parametrize(("tag", "expected"), [
+    ("v1.2.3", {"DRONE_SEMVER": "1.2.3", "DRONE_SEMVER_SHORT": "1.2.3", "DRONE_SEMVER_MAJOR": "1",
+                "DRONE_SEMVER_MINOR": "2", "DRONE_SEMVER_PATCH": "3"}),
+    ("1.2.3-alpha.1+001", {"DRONE_SEMVER": "1.2.3-alpha.1+001", "DRONE_SEMVER_SHORT": "1.2.3",
+                           "DRONE_SEMVER_PRERELEASE": "alpha.1", "DRONE_SEMVER_BUILD": "001"}),
+    ("v2.1", {"DRONE_SEMVER": "2.1.0", "DRONE_SEMVER_PATCH": "0"}),
+])
+def test_a_semantic_version_tag_sets_drone_s_semver_variables(tag: str, expected: dict[str, str]) -> None:
+    env = env_of(compile_text(LAYERED, ref=f"refs/tags/{tag}", event="tag").steps[0].pod)
+    assert {name: env[name] for name in expected} == expected
+    assert "DRONE_SEMVER_ERROR" not in env
+
+
+def test_a_tag_that_is_no_version_says_so_and_sets_no_semver() -> None:
+    env = env_of(compile_text(LAYERED, ref="refs/tags/latest", event="tag").steps[0].pod)
+    assert "DRONE_SEMVER" not in env and "latest" in env["DRONE_SEMVER_ERROR"]
+    push = env_of(compile_text(LAYERED).steps[0].pod)
+    assert not {name for name in push if name.startswith("DRONE_SEMVER")}
+
+
+def test_a_pull_request_s_action_title_and_authors_are_set() -> None:
+    env = env_of(compile_text(
+        LAYERED, ref="refs/pull/9/head", event="pull_request", action="synchronized", title="Fix the build",
+        before="b" * 40, author="mona", author_name="Mona Lisa", author_email="mona@example.com",
+        author_avatar="https://example.com/a.png", trigger="@hook", parent=3,
+    ).steps[0].pod)
+    assert (env["DRONE_BUILD_ACTION"], env["DRONE_PULL_REQUEST_TITLE"], env["DRONE_COMMIT_BEFORE"]) == (
+        "synchronized", "Fix the build", "b" * 40)
+    assert (env["DRONE_COMMIT_AUTHOR_NAME"], env["DRONE_COMMIT_AUTHOR_EMAIL"], env["DRONE_COMMIT_AUTHOR_AVATAR"]) == (
+        "Mona Lisa", "mona@example.com", "https://example.com/a.png")
+    assert (env["DRONE_BUILD_TRIGGER"], env["DRONE_BUILD_PARENT"]) == ("@hook", "3")
