@@ -14,9 +14,10 @@ import json
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -193,3 +194,58 @@ def _wait_until(condition: Callable[[], bool], *, what: str) -> None:
         if time.monotonic() > deadline:
             raise BrokerError(f"timed out after {START_TIMEOUT:.0f}s waiting for {what}")
         time.sleep(0.05)
+
+
+# --- metrics and queue depth (pipeline_queue.metrics): small calls, each one round trip -------------------
+
+
+def counting_client(url: str, *, timeout: float) -> redis.Redis:
+    """A client for counting: it waits at most `timeout` seconds and never retries, since a lost count costs less
+    than a caller kept waiting."""
+    if url.startswith(_KOMBU_SOCKET):
+        url = "unix://" + url.removeprefix(_KOMBU_SOCKET)
+    return redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=_NO_RETRY)
+
+
+def add_to_hashes(client: redis.Redis, increments: Iterable[tuple[str, str, int | float]]) -> None:
+    """Add each `(key, field, amount)` to a hash field (HINCRBY for ints, HINCRBYFLOAT for floats), all at once."""
+    with client.pipeline(transaction=True) as pipe:
+        for key, name, amount in increments:
+            if isinstance(amount, int):
+                pipe.hincrby(key, name, amount)
+            else:
+                pipe.hincrbyfloat(key, name, amount)
+        pipe.execute()
+
+
+def read_hashes(client: redis.Redis, keys: Sequence[str]) -> list[dict[str, str]]:
+    """HGETALL of each key, decoded, in order (an absent key reads as an empty hash)."""
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.hgetall(key)
+        replies = pipe.execute()
+    return [{_text(name): _text(value) for name, value in reply.items()} for reply in replies]
+
+
+def list_lengths(client: redis.Redis, names: Sequence[str]) -> list[int]:
+    """LLEN of each list, in order (an absent list has length 0)."""
+    with client.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.llen(name)
+        return [int(length) for length in pipe.execute()]
+
+
+def queue_lists(queue: str, *, transport_options: Mapping[str, Any]) -> list[str]:
+    """The Redis lists in which kombu's Redis transport keeps the messages waiting in `queue`, given Celery's
+    `broker_transport_options`: the queue's own list (priority 0) and one per further priority step."""
+    from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+    steps = transport_options.get("priority_steps") or PRIORITY_STEPS
+    separator = transport_options.get("sep") or Channel.sep
+    prefix = transport_options.get("global_keyprefix") or ""
+    names = [prefix + (f"{queue}{separator}{step}" if step else queue) for step in steps]
+    return list(dict.fromkeys(names))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -9,7 +9,7 @@ import click
 from pipeline_queue import __version__
 from pipeline_queue.commands.builds import build_group, builds_command, logs_command
 from pipeline_queue.commands.cache import cache_group
-from pipeline_queue.commands.cancel import cancel_command
+from pipeline_queue.commands.cancel import approve_command, cancel_command, restart_command
 from pipeline_queue.commands.demo import demo_command
 from pipeline_queue.commands.devcluster import devcluster_command
 from pipeline_queue.commands.images import image_group
@@ -19,6 +19,8 @@ from pipeline_queue.commands.registry import registry_group
 from pipeline_queue.commands.repos import repo_group
 from pipeline_queue.commands.run import run_command
 from pipeline_queue.commands.secrets import secret_group
+from pipeline_queue.commands.serve import serve_command
+from pipeline_queue.commands.tokens import token_group
 from pipeline_queue.commands.up import up_command
 from pipeline_queue.errors import PipelineQueueError
 
@@ -29,7 +31,8 @@ def cli() -> None:
     """A CI runner for Kubernetes built as a distributed job queue."""
 
 
-build_group.add_command(cancel_command)
+for action in (cancel_command, approve_command, restart_command):
+    build_group.add_command(action)
 
 for command in (
     image_group,
@@ -46,11 +49,13 @@ for command in (
     cache_group,
     repo_group,
     secret_group,
+    token_group,
     worker_command,
     beat_command,
     watch_command,
     flower_command,
     up_command,
+    serve_command,
 ):
     cli.add_command(command)
 

@@ -15,7 +15,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue import keys, store
+from pipeline_queue import keys, metrics, store
 from pipeline_queue.broker import RedisClient, redis_client
 from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.kube import Kube, make_api_client
@@ -97,6 +97,7 @@ def connect_signals(app: Any) -> None:
         # Forget (without closing: the parent still uses them) whatever the fork copied.
         _PER_PROCESS.clear()
         resources_for(app).engine()
+        metrics.configure(str(app.conf.broker_url), prefix=cache_prefix(app))  # this process's counts add up in Redis
 
     def on_shutdown(**_: Any) -> None:
         resources = _PER_PROCESS.pop(os.getpid(), None)

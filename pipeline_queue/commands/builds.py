@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,57 +51,11 @@ def reading() -> Iterator[Session]:
         engine.dispose()
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def build_row(build: store.BuildRecord) -> dict[str, Any]:
-    return {
-        "id": build.id,
-        "status": build.status.value,
-        "repo": build.repo,
-        "branch": build.branch,
-        "event": build.event,
-        "created": _time(build.created),
-    }
-
-
-def step_row(step: store.StepRecord) -> dict[str, Any]:
-    return {
-        "name": step.name,
-        "status": step.status.value,
-        "exit_code": step.exit_code,
-        "node": step.node,
-        "image": step.image,
-        "pull_policy": step.pull_policy,
-        "error": step.error,
-    }
-
-
 def detail_document(detail: store.BuildDetail) -> dict[str, Any]:
-    """The JSON of `build show`: stages with their steps, and the cache guard's findings."""
-    names = {step.id: f"{stage.name}/{step.name}" for stage in detail.stages for step in stage.steps}
-    return {
-        "id": detail.build.id,
-        "status": detail.build.status.value,
-        "stages": [
-            {"name": stage.name, "status": stage.status.value, "steps": [step_row(step) for step in stage.steps]}
-            for stage in detail.stages
-        ],
-        "findings": [
-            {
-                "kind": finding.kind.value,
-                "step": names.get(finding.step_id) if finding.step_id is not None else None,
-                "image": finding.image,
-                "node": finding.node,
-                "mode": finding.mode,
-                "action": finding.action,
-                "detail": finding.detail,
-                "created": _time(finding.created),
-            }
-            for finding in detail.findings
-        ],
-    }
+    """The JSON of `build show` (the store's document, which the HTTP API serves too)."""
+    from pipeline_queue.store.documents import detail_document as document
+
+    return document(detail)
 
 
 def require_build(session: Session, build_id: int) -> store.BuildDetail:
@@ -137,6 +90,7 @@ def find_step(detail: store.BuildDetail, wanted: str) -> store.StepRecord:
 def builds_command(limit: int, as_json: bool) -> None:
     """Builds, newest first."""
     from pipeline_queue.store import list_builds
+    from pipeline_queue.store.documents import build_row
 
     with reading() as session:
         rows = [build_row(build) for build in list_builds(session, limit=limit)]

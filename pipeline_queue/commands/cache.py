@@ -5,8 +5,6 @@ Redis and the database are found as every command finds them (`runtime.resolve`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,46 +19,10 @@ from pipeline_queue.settings import Settings
 
 if TYPE_CHECKING:
     from pipeline_queue.store import FindingRecord
+    from pipeline_queue.store.documents import FindingPlace
 
 FINDING_KEYS = ("kind", "image", "digest", "node", "build", "repo", "step", "mode", "action")
 """The keys of a finding in `cache report --json`, in order."""
-
-
-@dataclass(frozen=True)
-class FindingPlace:
-    """Where a finding was made: the repository of its build, and for its step the name and the digest it ran."""
-
-    repos: Mapping[int, str] = field(default_factory=dict)
-    """Build id -> the build's repository."""
-    steps: Mapping[int, tuple[str, str]] = field(default_factory=dict)
-    """Step id -> (`stage/step`, the manifest digest its container ran, "" before it ran)."""
-
-
-def report_document(
-    nodes: Mapping[str, Sequence[str]], findings: Iterable[FindingRecord], *, places: FindingPlace
-) -> dict[str, Any]:
-    """The JSON of `cache report`: node -> image names, and each finding with its node, image, digest, build and
-    repository."""
-    def step(finding: FindingRecord) -> tuple[str | None, str]:
-        return places.steps.get(finding.step_id, (None, "")) if finding.step_id is not None else (None, "")
-
-    return {
-        "nodes": {node: list(images) for node, images in sorted(nodes.items())},
-        "findings": [
-            {
-                "kind": finding.kind.value,
-                "image": finding.image,
-                "digest": step(finding)[1],
-                "node": finding.node,
-                "build": finding.build_id,
-                "repo": places.repos.get(finding.build_id, ""),
-                "step": step(finding)[0],
-                "mode": finding.mode,
-                "action": finding.action,
-            }
-            for finding in findings
-        ],
-    }
 
 
 def indexed_nodes(redis_url: str, *, prefix: str = keys.DEFAULT_PREFIX) -> dict[str, list[str]]:
@@ -83,21 +45,12 @@ def indexed_nodes(redis_url: str, *, prefix: str = keys.DEFAULT_PREFIX) -> dict[
 def stored_findings() -> tuple[list[FindingRecord], FindingPlace]:
     """Every finding in the store, oldest first, and where each was made."""
     from pipeline_queue.cache.rules import digest_of
-    from pipeline_queue.store import get_build
+    from pipeline_queue.store.documents import finding_places
     from pipeline_queue.store.findings import list_findings
 
     with reading() as session:
         findings = list(list_findings(session))
-        repos: dict[int, str] = {}
-        steps: dict[int, tuple[str, str]] = {}
-        for build_id in sorted({finding.build_id for finding in findings}):
-            detail = get_build(session, build_id)
-            if detail is None:
-                continue
-            repos[build_id] = detail.build.repo
-            steps.update({step.id: (f"{stage.name}/{step.name}", digest_of(step.image_id))
-                          for stage in detail.stages for step in stage.steps})
-    return findings, FindingPlace(repos=repos, steps=steps)
+        return findings, finding_places(session, findings, digest_of=digest_of)
 
 
 @click.group("cache")
@@ -110,6 +63,7 @@ def cache_group() -> None:
 def report_command(as_json: bool) -> None:
     """Which node has cached which image, and every risk or leak the cache guard found."""
     from pipeline_queue.runtime import resolve
+    from pipeline_queue.store.documents import report_document
 
     runtime = resolve(Settings.from_env())
     if not runtime.redis_url:

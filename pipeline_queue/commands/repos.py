@@ -12,7 +12,6 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from pipeline_queue.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from pipeline_queue import store
     from pipeline_queue.vault import KeySource
 
 MAX_VALUE = 64 * 1024
@@ -97,24 +95,6 @@ def read_limited(path: str, *, what: str) -> bytes:
     return raw
 
 
-def _time(value: datetime) -> str:
-    return value.isoformat()
-
-
-def repository_row(record: store.RepositoryRecord) -> dict[str, Any]:
-    """A repository as `repo list --json` shows it: settings and dates, never its webhook secret."""
-    return {
-        "slug": record.slug,
-        "registered": record.registered,
-        "trusted": record.trusted,
-        "clone_url": record.clone_url,
-        "config_path": record.config_path,
-        "namespace": record.namespace,
-        "created": _time(record.created),
-        "updated": _time(record.updated),
-    }
-
-
 @click.group("repo")
 def repo_group() -> None:
     """Repositories: register, list, show, update, remove."""
@@ -151,6 +131,7 @@ def add_command(slug: str, trusted: bool, clone_url: str, config_path: str | Non
 def list_command(include_unregistered: bool, as_json: bool) -> None:
     """Registered repositories, by name."""
     from pipeline_queue.store import list_repositories
+    from pipeline_queue.store.documents import repository_row
 
     place = Place.resolve()
     with place.transaction() as session:
@@ -176,6 +157,7 @@ def _cell(namespace: str, place: Place) -> str:
 def show_command(slug: str, as_json: bool, with_webhook_secret: bool) -> None:
     """One repository: its settings and the names of its secrets (never their values)."""
     from pipeline_queue.store import get_repository, list_secrets
+    from pipeline_queue.store.documents import repository_row
     from pipeline_queue.vault.repository import webhook_secret
 
     place = Place.resolve()

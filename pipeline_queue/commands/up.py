@@ -1,4 +1,4 @@
-"""`pipeline-queue up`: Redis, a cluster, the database, a worker, beat and the pod watcher on one machine.
+"""`pipeline-queue up`: Redis, a cluster, the database, a worker, beat, the pod watcher and `serve` on one machine.
 
 It runs in the foreground and restarts nothing: a child that dies is reported and everything stops.
 What it started is recorded in `<data_dir>/up.json`, where the other commands find it (`runtime.resolve`).
@@ -29,6 +29,7 @@ from pipeline_queue.supervisor import Child, Supervisor
 
 DEVCLUSTER = "devcluster"
 QUEUE_PROCESSES = ("worker", "beat", "watch")
+SERVER = "serve"
 START_TIMEOUT = 30.0
 """Seconds the development cluster may take to answer on the address its kubeconfig names."""
 
@@ -89,8 +90,9 @@ def _up(settings: Settings, *, data_dir: Path, nodes: int, registries: str | Non
         env = child_environment(runtime.environment())
         for name in QUEUE_PROCESSES:
             supervisor.start(name, [sys.executable, "-m", "pipeline_queue", name], env=env)
-        record = _record(runtime, supervisor=supervisor, started_redis=started_redis)
-        _print_summary(runtime, supervisor=supervisor, record=write_up_record(data_dir, record))
+        url = _start_server(supervisor, settings, env=env)
+        record = _record(runtime, supervisor=supervisor, started_redis=started_redis, url=url)
+        _print_summary(runtime, supervisor=supervisor, record=write_up_record(data_dir, record), url=url)
         return _supervise(supervisor)
     finally:
         _stop_children(supervisor)
@@ -138,6 +140,49 @@ def _start_devcluster(supervisor: Supervisor, *, data_dir: Path, nodes: int, reg
     return supervisor.start(DEVCLUSTER, argv, env=child_environment({"PQ_DATA_DIR": str(data_dir)}))
 
 
+def _start_server(supervisor: Supervisor, settings: Settings, *, env: dict[str, str]) -> str:
+    """Start `serve` on PQ_HTTP_HOST:PQ_HTTP_PORT (port 0: a free one chosen here; unset: 8080, or a free one when
+    8080 is taken, said so) and wait until it listens."""
+    host, port = settings.http.host, settings.http.effective_port
+    if settings.http.port is None and not _can_bind(host, port):
+        chosen = _free_port(host)
+        click.echo(f"port {port} is in use; serving on {chosen} instead (set PQ_HTTP_PORT to choose)", err=True)
+        port = chosen
+    port = port or _free_port(host)
+    argv = [sys.executable, "-m", "pipeline_queue", SERVER, "--host", host, "--port", str(port)]
+    child = supervisor.start(SERVER, argv, env=env)
+    shown = f"[{host}]" if ":" in host else host
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)  # noqa: S104
+    _wait_for(lambda: _listens(reachable, port), child=child, what=f"serve to listen on {shown}:{port}")
+    return f"http://{shown}:{port}"
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _can_bind(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _listens(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
 def _wait_for(condition: Callable[[], bool], *, child: Child, what: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not condition():
@@ -160,11 +205,7 @@ def _server_answers(kubeconfig: Path) -> bool:
     address = urlsplit(_server(kubeconfig))
     if not address.hostname or not address.port:
         return False
-    try:
-        socket.create_connection((address.hostname, address.port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
+    return _listens(address.hostname, address.port)
 
 
 def _supervise(supervisor: Supervisor) -> int:
@@ -189,8 +230,9 @@ def _stop_children(supervisor: Supervisor) -> None:
     supervisor.stop()  # the development cluster last: the queue processes talk to it until they stop
 
 
-def _record(runtime: Runtime, *, supervisor: Supervisor, started_redis: bool) -> dict[str, Any]:
+def _record(runtime: Runtime, *, supervisor: Supervisor, started_redis: bool, url: str) -> dict[str, Any]:
     return {
+        "url": url,
         "pid": os.getpid(),
         "data_dir": str(runtime.data_dir),
         "redis_url": runtime.redis_url,
@@ -202,7 +244,7 @@ def _record(runtime: Runtime, *, supervisor: Supervisor, started_redis: bool) ->
     }
 
 
-def _print_summary(runtime: Runtime, *, supervisor: Supervisor, record: Path) -> None:
+def _print_summary(runtime: Runtime, *, supervisor: Supervisor, record: Path, url: str) -> None:
     from pipeline_queue.store import redacted
 
     server = _server(runtime.kubeconfig) if runtime.kubeconfig else ""
@@ -210,6 +252,7 @@ def _print_summary(runtime: Runtime, *, supervisor: Supervisor, record: Path) ->
     click.echo(f"redis     {_redacted_redis(runtime.redis_url)}")
     click.echo(f"cluster   {server or '?'} ({cluster}); KUBECONFIG={runtime.kubeconfig}")
     click.echo(f"database  {redacted(runtime.database_url)}")
+    click.echo(f"http      {url} (webhooks: POST {url}/hook; API: {url}/api; {url}/metrics)")
     for child in supervisor.children:
         click.echo(f"{child.name:<9} pid {child.pid}, log {child.log}")
     click.echo(f"recorded in {record}; other commands with PQ_DATA_DIR={runtime.data_dir} use these. Ctrl-C stops.")

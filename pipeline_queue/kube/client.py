@@ -26,3 +26,12 @@ def make_api_client(kubeconfig: Path | None) -> kubernetes.client.ApiClient:
             "set KUBECONFIG to a kubeconfig file"
         ) from error
     return kubernetes.client.ApiClient()
+
+
+def api_answers(api: kubernetes.client.ApiClient, *, timeout: float = 2.0) -> bool:
+    """Whether the API server answers `/version` now (readiness: any answer within `timeout` seconds)."""
+    try:
+        kubernetes.client.VersionApi(api).get_code(_request_timeout=timeout)
+    except Exception:
+        return False
+    return True

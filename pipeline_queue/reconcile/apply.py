@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline_queue import metrics
 from pipeline_queue.cache.service import CacheGuard, FindingToRecord
 from pipeline_queue.compiler.plan import CONTAINER, StagePlan, StepPlan
 from pipeline_queue.compiler.rewrites import owned, step_pod
@@ -31,7 +32,7 @@ from pipeline_queue.reconcile.state import (
     RecordPull,
     RecordStep,
 )
-from pipeline_queue.store import finish_build, finish_stage, get_stage, set_log, update_step
+from pipeline_queue.store import StepRecord, finish_build, finish_stage, get_stage, set_log, update_step
 from pipeline_queue.store.pulls import NewPull
 from pipeline_queue.store.stage_secrets import drop_stage_secrets, mark_published
 from pipeline_queue.vocabulary import Status
@@ -115,8 +116,9 @@ class Applier:
         if not kept and not logs:
             return
         ids = self.context.step_ids
+        ended: list[StepRecord] = []
         with self.sessions.begin() as session:
-            changed = {a.step for a in kept if isinstance(a, RecordStep) and self._record_step(session, a)}
+            changed = {a.step for a in kept if isinstance(a, RecordStep) and self._record_step(session, a, ended)}
             for name, text in self._logs_to_keep(session, logs, kept, changed).items():
                 set_log(session, ids[name], text)
             for action in kept:
@@ -124,14 +126,18 @@ class Applier:
                     self._record_pull(session, action)
                 elif isinstance(action, RecordFinding) and self.cache is not None:
                     self.cache.record_finding(session, self._finding(action))
+        for step in ended:  # only once committed: the pass that ends a step (just one does) observes it
+            metrics.observe_step(status=step.status.value, started=step.started, finished=step.finished)
 
-    def _record_step(self, session: Session, action: RecordStep) -> bool:
+    def _record_step(self, session: Session, action: RecordStep, ended: list[StepRecord]) -> bool:
         update = update_step(session, self.context.step_ids[action.step], status=action.status,
                              exit_code=action.exit_code, node=action.node or None, image_id=action.image_id or None,
                              pull_policy=action.pull_policy or None, error=self._masked(action.error) or None,
                              at=self.now())
         if update.changed:
             self.outcome.recorded.append(action.step)
+            if update.step.status.terminal:
+                ended.append(update.step)
         return update.changed
 
     def _logs_to_keep(self, session: Session, logs: Mapping[str, str], actions: list[Any],

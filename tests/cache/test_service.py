@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 
-from prometheus_client import REGISTRY
+import pytest
 
+from pipeline_queue import metrics
 from pipeline_queue.broker import redis_client
 from pipeline_queue.cache import index
 from pipeline_queue.cache.guard import LOG_PREFIX
@@ -73,8 +74,22 @@ class Stage:
                                action="warn" if kind is FindingKind.RISK else "recorded", detail=detail, node="")
 
 
-def _counted(kind: str, action: str) -> float:
-    return REGISTRY.get_sample_value("pq_cache_findings_total", {"kind": kind, "action": action}) or 0.0
+def _counted(client, prefix: str, kind: str, action: str) -> float:
+    """The count of findings as every process's increments add up in Redis (what /metrics reads)."""
+    key = metrics.METRIC_KEY.format(prefix=prefix, name=metrics.CACHE_FINDINGS.name)
+    return float(client.hget(key, json.dumps([kind, action], separators=(",", ":"))) or 0)
+
+
+@pytest.fixture
+def counting(redis_options, prefix):
+    """This process's counts go to the test's Redis, under its prefix, for the test's length."""
+    if "unix_socket_path" in redis_options:
+        url = f"unix://{redis_options['unix_socket_path']}"
+    else:
+        url = f"redis://{redis_options['host']}:{redis_options['port']}/{redis_options.get('db', 0)}"
+    metrics.configure(url, prefix=prefix)
+    yield
+    metrics.configure(None)
 
 
 def test_a_credentialed_pull_makes_the_image_private_in_what_the_next_stage_reads(client, prefix, sessions):
@@ -91,15 +106,15 @@ def test_a_credentialed_pull_makes_the_image_private_in_what_the_next_stage_read
     assert facts.cached_on == ("node-2",)
 
 
-def test_a_finding_is_recorded_once_counted_once_and_a_risk_told_in_the_log(client, prefix, sessions):
+def test_a_finding_is_recorded_once_counted_once_and_a_risk_told_in_the_log(client, prefix, sessions, counting):
     guard = CacheGuard(CacheConfig(guard=CacheGuardMode.WARN), redis=client, prefix=prefix)
     other = Stage(sessions, "acme/other", ANONYMOUS)
-    before = _counted("risk", "warn")
+    before = _counted(client, prefix, "risk", "warn")
     with sessions.begin() as session:
         assert guard.record_finding(session, other.finding(FindingKind.RISK, "it is private"))
         assert not guard.record_finding(session, other.finding(FindingKind.RISK, "it is private"))  # again
         text = get_log(session, other.step_id).text
-    assert _counted("risk", "warn") == before + 1
+    assert _counted(client, prefix, "risk", "warn") == before + 1
     assert text == f"{LOG_PREFIX} it is private\n"
     assert other.read(guard).risks == {"app": ("it is private",)}
 

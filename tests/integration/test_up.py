@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kubernetes
 import pytest
 
@@ -59,7 +60,7 @@ def _wait(condition: Callable[[], Any], *, what: str, up: Up, timeout: float = S
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KUBECONFIG", "DATABASE_URL")}
-    env.update(PQ_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    env.update(PQ_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PQ_HTTP_PORT="0")
     with (tmp_path / "up.out").open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "pipeline_queue", "up", "--nodes", "2"], cwd=tmp_path, env=env,
@@ -91,7 +92,8 @@ def _nodes(kubeconfig: str) -> list[str]:
 
 def test_up_starts_everything_others_find_it_and_ctrl_c_stops_it_all(up: Up) -> None:
     record = up.record()
-    assert set(record["children"]) == {"devcluster", "worker", "beat", "watch"}
+    assert set(record["children"]) == {"devcluster", "worker", "beat", "watch", "serve"}
+    assert httpx.get(f"{record['url']}/healthz", timeout=10).json() == {"status": "ok"}
     assert record["kubeconfig"] == str(up.data_dir / "kubeconfig")
     assert record["redis_url"].startswith("redis+socket://")
 
