@@ -32,6 +32,7 @@ from pipeline_queue.compiler.naming import LABEL_STAGE
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.kube import Kube, make_api_client
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.producer.submit import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.vocabulary import Status
@@ -39,6 +40,7 @@ from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
 from pipeline_queue.watcher.state import stage_id_of
 from workers.app import QueueApp, make_app
 from workers.enqueue import enqueue_advance
+from workers.resources import cache_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve().parent / "queue_bench.py"
@@ -285,7 +287,8 @@ def _start_watcher(stack: ExitStack, system: System, kubeconfig: Path) -> None:
         if not stopping.is_set():  # nothing may land under the prefix once its keys are being deleted
             enqueue_advance(system.sender, [stage_id])
 
-    watcher = PodWatcher(Kube(api), send=send, options=WatchOptions(timeout_seconds=60, backoff=0.2))
+    seen = SeenPods(broker.redis_client(system.redis.url, quick=True), prefix=cache_prefix(system.sender))
+    watcher = PodWatcher(Kube(api), send=send, options=WatchOptions(timeout_seconds=60, backoff=0.2), seen=seen)
     thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
     thread.start()
 

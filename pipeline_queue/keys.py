@@ -49,3 +49,28 @@ CACHE_PROBE_TTL = 3600
 
 CACHE_PROBE_UNKNOWN_TTL = 60
 """Seconds an unreachable or unclear registry is left alone before it is asked again."""
+
+# --- what the pod watch has seen (pipeline_queue.kube.seen) ------------------------------------------------
+
+SEEN_PODS = "{prefix}pods:stage:{stage}"
+"""HASH, expires SEEN_TTL after its last write: pod name -> the pod as last seen (JSON, trimmed to what the workers
+read); written by the pod watcher on every event, and by the worker that created the pod."""
+
+SEEN_STAGES = "{prefix}pods:stages"
+"""SET, no expiry: the stage ids with a SEEN_PODS hash, so that a relist can drop the hashes of pods gone meanwhile."""
+
+SEEN_SYNCED = "{prefix}pods:synced"
+"""STRING (the watcher's session token), expires after SEEN_SYNCED_TTL unless the watcher renews it: while it exists
+the SEEN_PODS hashes are what the cluster holds, and workers read pods from them instead of listing."""
+
+SEEN_SYNCED_TTL = 15
+"""Seconds the watcher's sync mark lives unrenewed (it renews it every few seconds while its watch runs)."""
+
+SEEN_TTL = 86_400
+"""Seconds a stage's seen pods, owner and cleanup mark outlive their last write: a day, far past any stage."""
+
+STAGE_OWNER = "{prefix}pods:owner:{stage}"
+"""STRING (JSON ownerReference), expires after SEEN_TTL: the stage's workspace claim, owner of its other objects."""
+
+STAGE_CLEANED = "{prefix}pods:cleaned:{stage}"
+"""STRING `1`, expires after SEEN_TTL: the stage's claim was deleted (its owned objects go with it)."""

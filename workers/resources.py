@@ -19,6 +19,7 @@ from pipeline_queue import keys, metrics, store
 from pipeline_queue.broker import RedisClient, redis_client
 from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.kube import Kube, make_api_client
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.settings import Settings
 
 
@@ -61,6 +62,10 @@ class WorkerResources:
         if self._redis is None:
             self._redis = redis_client(self.broker_url, quick=True)
         return self._redis
+
+    def seen_pods(self) -> SeenPods:
+        """The pod watch's view of every stage's pods, in the same Redis as the index."""
+        return SeenPods(self.redis(), prefix=self.prefix)
 
     def cache_guard(self) -> CacheGuard:
         if self._guard is None:

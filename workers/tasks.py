@@ -45,7 +45,7 @@ def advance(task: Task, stage_id: int) -> None:
     if not may_start(sessions, int(stage_id)):
         return
     result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=task.app.settings,
-                           cache=resources.cache_guard())
+                           cache=resources.cache_guard(), seen=resources.seen_pods())
     if not result.finished and result.retry_after is not None:
         enqueue_advance(task.app, [stage_id], countdown=bounded_countdown(result.retry_after))
     if result.finished:

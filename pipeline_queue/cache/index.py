@@ -68,6 +68,30 @@ def sweep(
 ) -> SweepStats:
     """Bring the index in line with `nodes` (Node objects as JSON); every node not listed is dropped from it."""
     stored = _hash_text(redis.hgetall(keys.CACHE_FINGERPRINTS.format(prefix=prefix)))
+    stats, seen = _index_nodes(nodes, stored, redis=redis, prefix=prefix, batch=batch)
+    gone = sorted(set(stored) - seen)
+    removed = _remove_nodes(redis, prefix, gone)
+    return SweepStats(nodes=stats.nodes, images=stats.images, writes=stats.writes + removed, removed_nodes=len(gone),
+                      changed_nodes=stats.changed_nodes)
+
+
+def update_node(node: Mapping[str, Any], *, redis: Redis, prefix: str = keys.DEFAULT_PREFIX) -> SweepStats:
+    """One node as a watch event shows it: written only when its images changed; other nodes are left alone."""
+    name = str((node.get("metadata") or {}).get("name") or "")
+    stored = redis.hget(keys.CACHE_FINGERPRINTS.format(prefix=prefix), name) if name else None
+    known = {name: _text(stored)} if stored is not None else {}
+    return _index_nodes([node], known, redis=redis, prefix=prefix, batch=1)[0]
+
+
+def remove_node(name: str, *, redis: Redis, prefix: str = keys.DEFAULT_PREFIX) -> int:
+    """A node deleted from the cluster leaves the index (its images, its memberships); the write commands sent."""
+    return _remove_nodes(redis, prefix, [name]) if name else 0
+
+
+def _index_nodes(
+    nodes: Iterable[Mapping[str, Any]], stored: Mapping[str, str], *, redis: Redis, prefix: str, batch: int
+) -> tuple[SweepStats, set[str]]:
+    """Write the listed nodes whose fingerprint differs from `stored`; their figures and the names seen."""
     seen: set[str] = set()
     entries = writes = changed = 0
     for chunk in _batched(nodes, batch):
@@ -78,9 +102,7 @@ def sweep(
         if stale:
             written, moved = _write_nodes(redis, prefix, stale)
             writes, changed = writes + written, changed + moved
-    gone = sorted(set(stored) - seen)
-    writes += _remove_nodes(redis, prefix, gone)
-    return SweepStats(nodes=len(seen), images=entries, writes=writes, removed_nodes=len(gone), changed_nodes=changed)
+    return SweepStats(nodes=len(seen), images=entries, writes=writes, removed_nodes=0, changed_nodes=changed), seen
 
 
 class NodeLister(Protocol):

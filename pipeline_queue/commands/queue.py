@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -82,10 +83,14 @@ def flower_command(port: int, address: str, flower_args: tuple[str, ...]) -> Non
 @click.command("watch")
 def watch_command() -> None:
     """The pod watcher: turns every change of a step pod into `advance` for its stage, until interrupted."""
+    from pipeline_queue.broker import redis_client
+    from pipeline_queue.cache.node_watch import NodeWatcher
     from pipeline_queue.kube import Kube, make_api_client
+    from pipeline_queue.kube.seen import SeenPods
     from pipeline_queue.watcher.adapter import PodWatcher
     from workers.app import make_app
     from workers.enqueue import enqueue_advance
+    from workers.resources import cache_prefix
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings, runtime = _runtime()
@@ -94,7 +99,12 @@ def watch_command() -> None:
     def send(stage_id: int) -> None:
         enqueue_advance(sender, [stage_id])
 
-    watcher = PodWatcher(Kube(make_api_client(runtime.kubeconfig)), send=send)
+    seen = SeenPods(redis_client(runtime.broker_url(), quick=True), prefix=cache_prefix(sender))
+    kube = Kube(make_api_client(runtime.kubeconfig))
+    watcher = PodWatcher(kube, send=send, seen=seen)
+    # The node-cache index follows a watch of the nodes, in a thread beside the pod watch.
+    nodes = NodeWatcher(kube, redis=redis_client(runtime.broker_url()), prefix=cache_prefix(sender))
+    threading.Thread(target=nodes.run, name="node-watch", daemon=True).start()
     # SIGTERM as Ctrl-C: only an exception interrupts the stream's blocking read (watcher.stop() waits for an event).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     click.echo("watching pods; Ctrl-C stops")
@@ -102,3 +112,4 @@ def watch_command() -> None:
         watcher.run()
     except KeyboardInterrupt:
         watcher.stop()
+        nodes.stop()

@@ -16,7 +16,6 @@ from pipeline_queue.kube.errors import AlreadyExistsError, ForeignObjectError, K
 from pipeline_queue.kube.verbs import Kube
 
 log = logging.getLogger(__name__)
-CLEANUP_KINDS = ("Pod", "Service", "Secret")
 
 
 def ensure_claim(kube: Kube, claim: dict[str, Any]) -> dict[str, Any]:
@@ -33,11 +32,12 @@ def ensure_claim(kube: Kube, claim: dict[str, Any]) -> dict[str, Any]:
     return owner_reference(created)
 
 
-def create_once(kube: Kube, obj: dict[str, Any]) -> None:
-    """Create `obj`; one of that name made by an earlier or concurrent pass of the same stage is the same object.
-    One of that name that belongs to another stage (its stage label says so) is never adopted: ForeignObjectError."""
+def create_once(kube: Kube, obj: dict[str, Any]) -> dict[str, Any]:
+    """Create `obj`, and return it as the API has it; one of that name made by an earlier or concurrent pass of the
+    same stage is the same object. One of that name that belongs to another stage (its stage label says so) is never
+    adopted: ForeignObjectError."""
     try:
-        kube.create(obj)
+        return kube.create(obj)
     except AlreadyExistsError as error:
         metadata = obj["metadata"]
         found = kube.get(obj["kind"], metadata["namespace"], metadata["name"])
@@ -48,6 +48,7 @@ def create_once(kube: Kube, obj: dict[str, Any]) -> None:
                 f"{obj['kind']} {metadata['namespace']}/{metadata['name']} already exists and belongs to "
                 f"{'stage ' + repr(theirs) if theirs else 'no stage of ours'}, not to this one: it is not used",
                 status=error.status, reason="AlreadyExists") from error
+        return found
 
 
 def publish_secrets(compiled: CompiledStage, *, kube: Kube) -> list[str]:
@@ -59,28 +60,23 @@ def publish_secrets(compiled: CompiledStage, *, kube: Kube) -> list[str]:
     return [str(secret["metadata"]["name"]) for secret in compiled.secrets]
 
 
-def delete_stage_objects(kube: Kube, plan: StagePlan) -> list[str]:
-    """Delete every object of the stage, the claim last; what could not be deleted (empty when all went).
+def delete_stage_objects(kube: Kube, plan: StagePlan, *, ask_first: bool = True) -> list[str]:
+    """Delete the stage's workspace claim: it owns every other object of the stage (pods, Services, Secrets), which
+    Kubernetes' garbage collector then removes. What could not be deleted (empty when it went).
 
-    Late pod events keep sending `advance` to a finished stage; once its claim is gone the cleanup is done
-    (the claim owns every other object, so Kubernetes collects any straggler), and one read answers that.
+    Late pod events keep sending `advance` to a finished stage: `ask_first` reads the claim first, so a cleanup
+    already done costs one read and no delete; a caller that knows it is not done (`SeenPods.cleaned`) skips it.
     """
-    try:
-        kube.get("PersistentVolumeClaim", plan.namespace, plan.claim_name)
-    except NotFoundError:
-        return []
-    except KubeError:
-        pass  # cannot tell: clean up as usual
-    problems = []
-    for kind in CLEANUP_KINDS:
+    if ask_first:
         try:
-            kube.delete_collection(kind, plan.namespace, plan.selector)
-        except KubeError as error:
-            problems.append(str(error))
+            kube.get("PersistentVolumeClaim", plan.namespace, plan.claim_name)
+        except NotFoundError:
+            return []
+        except KubeError:
+            pass  # cannot tell: delete as usual
     try:
         kube.delete("PersistentVolumeClaim", plan.namespace, plan.claim_name, missing_ok=True)
     except KubeError as error:
-        problems.append(str(error))
-    for problem in problems:
-        log.warning("cleaning up stage %s/%s: %s", plan.namespace, plan.stage_label, problem)
-    return problems
+        log.warning("cleaning up stage %s/%s: %s", plan.namespace, plan.stage_label, error)
+        return [str(error)]
+    return []

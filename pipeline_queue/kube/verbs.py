@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from pipeline_queue.errors import UsageError
 from pipeline_queue.kube.errors import KubeError, NotFoundError, from_api_exception, from_connection_error
 from pipeline_queue.kube.retry import RetryPolicy, with_retries
-from pipeline_queue.kube.watching import PodStream, list_pods_everywhere
+from pipeline_queue.kube.watching import PodStream, WatchStream, list_nodes_version, list_pods_everywhere
 
 KINDS = ("Pod", "Secret", "Service", "PersistentVolumeClaim")
 NODE_PAGE_SIZE = 500
@@ -101,6 +101,16 @@ class Kube:
         """A watch of every namespace's pods from `resource_version`, ending after `timeout_seconds`."""
         return PodStream(self._core, label_selector=label_selector, resource_version=resource_version,
                          timeout_seconds=timeout_seconds)
+
+    def watch_nodes(self, *, resource_version: str, timeout_seconds: int) -> WatchStream:
+        """A watch of the nodes from `resource_version`, ending after `timeout_seconds`."""
+        return WatchStream(self._core.list_node, what="nodes", resource_version=resource_version,
+                           timeout_seconds=timeout_seconds)
+
+    def list_nodes_with_version(self) -> tuple[list[dict[str, Any]], str]:
+        """Every node, and a resourceVersion to watch from that no change after the list predates."""
+        version = list_nodes_version(self._core)  # first: a change between the two is then seen again, not lost
+        return self.list_nodes(), version
 
     def list_nodes(self, *, page_size: int = NODE_PAGE_SIZE) -> list[dict[str, Any]]:
         """Every node, read `page_size` at a time (limit and continue) so a large cluster never answers in one body.

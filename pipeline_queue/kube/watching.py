@@ -7,7 +7,7 @@ KubeError with status 410, as the API's ERROR event does, so that the watcher li
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import kubernetes
@@ -30,20 +30,22 @@ def list_pods_everywhere(core: kubernetes.client.CoreV1Api, *, label_selector: s
     return list(body.get("items") or []), str((body.get("metadata") or {}).get("resourceVersion") or "")
 
 
-class PodStream:
-    """One watch request over every namespace's pods: iterate its events (`{"type", "object"}`, the object as the
-    API sent it); `stop()` from another thread ends the iteration."""
+class WatchStream:
+    """One watch request of a list call (every namespace's pods, the nodes): iterate its events (`{"type",
+    "object"}`, the object as the API sent it); `stop()` from another thread ends the iteration."""
 
-    def __init__(self, core: kubernetes.client.CoreV1Api, *, label_selector: str, resource_version: str,
-                 timeout_seconds: int) -> None:
-        self._core, self._watch = core, kubernetes.watch.Watch()
-        self._options = {"label_selector": label_selector, "resource_version": resource_version,
-                         "allow_watch_bookmarks": True, "timeout_seconds": timeout_seconds}
+    def __init__(self, lister: Callable[..., Any], *, what: str, resource_version: str, timeout_seconds: int,
+                 label_selector: str = "") -> None:
+        self._lister, self._what, self._watch = lister, what, kubernetes.watch.Watch()
+        self._options: dict[str, Any] = {"resource_version": resource_version, "allow_watch_bookmarks": True,
+                                         "timeout_seconds": timeout_seconds}
+        if label_selector:
+            self._options["label_selector"] = label_selector
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        action = f"watching pods in every namespace ({self._options['label_selector']})"
+        action = f"watching {self._what}"
         try:
-            for event in self._watch.stream(self._core.list_pod_for_all_namespaces, **self._options):
+            for event in self._watch.stream(self._lister, **self._options):
                 # `raw_object` is the pod as the API sent it; `object` is the client's model of it.
                 yield {"type": event["type"], "object": event["raw_object"]}
         except ApiException as error:
@@ -55,3 +57,25 @@ class PodStream:
     def stop(self) -> None:
         """Unblock a read waiting for the next event; the iteration then ends."""
         self._watch.stop()
+
+
+class PodStream(WatchStream):
+    """A watch of every namespace's pods matching `label_selector`."""
+
+    def __init__(self, core: kubernetes.client.CoreV1Api, *, label_selector: str, resource_version: str,
+                 timeout_seconds: int) -> None:
+        super().__init__(core.list_pod_for_all_namespaces, what=f"pods in every namespace ({label_selector})",
+                         resource_version=resource_version, timeout_seconds=timeout_seconds,
+                         label_selector=label_selector)
+
+
+def list_nodes_version(core: kubernetes.client.CoreV1Api) -> str:
+    """The resourceVersion of the node list now (one item asked for), to watch nodes from after a full sweep."""
+    try:
+        response = core.list_node(limit=1, _preload_content=False)
+        body = json.loads(response.data)
+    except ApiException as error:
+        raise from_api_exception(error, action="listing nodes") from error
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        raise from_connection_error(error, action="listing nodes") from error
+    return str((body.get("metadata") or {}).get("resourceVersion") or "")

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,7 @@ from pipeline_queue.cache.service import CacheGuard, FindingToRecord
 from pipeline_queue.compiler.plan import CONTAINER, StagePlan, StepPlan
 from pipeline_queue.compiler.rewrites import owned, step_pod
 from pipeline_queue.kube import Kube, KubeError, NotFoundError, TransientKubeError
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.kube.stage import create_once, delete_stage_objects, ensure_claim
 from pipeline_queue.reconcile.masking import mask, secret_values
 from pipeline_queue.reconcile.state import (
@@ -38,6 +39,7 @@ from pipeline_queue.store.stage_secrets import drop_stage_secrets, mark_publishe
 from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,10 @@ class Applier:
     """Applies one Decision for one stage."""
 
     def __init__(self, context: StageContext, *, plan: StagePlan, sessions: sessionmaker[Session], kube: Kube,
-                 now: Callable[[], datetime], cache: CacheGuard | None = None) -> None:
+                 now: Callable[[], datetime], cache: CacheGuard | None = None, seen: SeenPods | None = None) -> None:
         self.context, self.plan, self.sessions, self.kube, self.now = context, plan, sessions, kube, now
         self.cache = cache  # None: nothing of the guard is recorded (its decisions were made without facts)
+        self.seen = seen  # None: pods are listed, the claim is asked for, every cleanup is sent
         self.outcome = Outcome()
         self._owner: dict[str, Any] | None = None
         self._secrets: list[str] | None = None
@@ -103,10 +106,16 @@ class Applier:
             if isinstance(action, FinishStage):
                 self._finish(action.status, action.error)
             elif isinstance(action, DeleteObjects):
-                delete_stage_objects(self.kube, self.plan)
-                with self.sessions.begin() as session:
-                    drop_stage_secrets(session, self.context.stage_id)
+                self._clean_up()
         return self.outcome
+
+    def _clean_up(self) -> None:
+        """The stage's objects go (one delete: the claim owns them); its sealed Secrets too; noted as done."""
+        problems = delete_stage_objects(self.kube, self.plan, ask_first=self.seen is None)
+        with self.sessions.begin() as session:
+            drop_stage_secrets(session, self.context.stage_id)
+        if not problems and self.seen is not None:
+            _quietly(self.seen.set_cleaned, self.context.stage_id)
 
     # -- database ------------------------------------------------------------------------------
 
@@ -258,11 +267,11 @@ class Applier:
         """Create the step's objects; a reason when Kubernetes refuses them (transient errors propagate)."""
         try:
             owner = self._claim_owner()
-            if step.pull_secret:
-                self.kube.get("Secret", self.plan.namespace, step.pull_secret)
-            create_once(self.kube, step_pod(step, owner=owner, node=action.node,
-                                            deadline_seconds=action.deadline_seconds, pull_policy=action.pull_policy,
-                                            host_aliases=action.host_aliases))
+            pod = create_once(self.kube, step_pod(step, owner=owner, node=action.node,
+                                                  deadline_seconds=action.deadline_seconds,
+                                                  pull_policy=action.pull_policy, host_aliases=action.host_aliases))
+            if self.seen is not None:
+                _quietly(self.seen.created, self.context.stage_id, pod)
             if step.service is not None:
                 create_once(self.kube, owned(step.service, owner))
         except TransientKubeError:
@@ -277,8 +286,13 @@ class Applier:
         return ""
 
     def _claim_owner(self) -> dict[str, Any]:
+        """The claim's ownerReference: as an earlier pass stored it, else from creating (or reading) the claim."""
+        if self._owner is None and self.seen is not None:
+            self._owner = _quietly(self.seen.owner, self.context.stage_id)
         if self._owner is None:
             self._owner = ensure_claim(self.kube, self.plan.claim)
+            if self.seen is not None:
+                _quietly(self.seen.set_owner, self.context.stage_id, self._owner)
         return self._owner
 
     def _later(self, error: TransientKubeError) -> Outcome:
@@ -286,3 +300,13 @@ class Applier:
         log.warning("stage %s: %s; trying again shortly", self.context.stage_id, error)
         self.outcome.later, self.outcome.error = True, f"the Kubernetes API is unavailable: {error}"
         return self.outcome
+
+
+def _quietly(call: Callable[..., T], *args: Any) -> T | None:
+    """A call to the shared pod view, whose failure only costs requests (the API is asked instead), never a step."""
+    try:
+        return call(*args)
+    except Exception as error:  # the Redis client's errors: this module does not know its library
+        log.warning("the shared view of pods is unavailable (%s); asking the Kubernetes API instead",
+                    type(error).__name__)
+        return None

@@ -20,6 +20,7 @@ from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.compiler.plan import StagePlan
 from pipeline_queue.errors import VaultError
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.kube.stage import delete_stage_objects
 from pipeline_queue.reconcile.apply import Applier, Outcome, StageContext, StageSecrets
 from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
@@ -72,18 +73,20 @@ def advance_stage(
     settings: Settings,
     now: Callable[[], datetime] = utcnow,
     cache: CacheGuard | None = None,
+    seen: SeenPods | None = None,
 ) -> AdvanceResult:
     """Move stage `stage_id` on as far as it can go now, and say what happened; `cache` guards step pods
-    against running private images from a node's cache (None: no guard)."""
+    against running private images from a node's cache (None: no guard); `seen` is the pod watch's view of the
+    stage's pods, read instead of listing them while a watcher keeps it (None: pods are listed)."""
     created: list[str] = []
     recorded: list[str] = []
     for _ in range(MAX_PASSES):
-        read = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache)
+        read = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache, seen=seen)
         if isinstance(read, AdvanceResult):
             return _merge(read, created, recorded)
         view, context = read
         decision = decide(view)
-        applier = Applier(context, plan=view.plan, sessions=sessions, kube=kube, now=now, cache=cache)
+        applier = Applier(context, plan=view.plan, sessions=sessions, kube=kube, now=now, cache=cache, seen=seen)
         outcome = applier.apply(decision)
         created += outcome.created
         recorded += outcome.recorded
@@ -95,7 +98,7 @@ def advance_stage(
 
 def _read(
     stage_id: int, *, sessions: sessionmaker[Session], kube: Kube, settings: Settings, now: Callable[[], datetime],
-    cache: CacheGuard | None,
+    cache: CacheGuard | None, seen: SeenPods | None,
 ) -> tuple[StageView, StageContext] | AdvanceResult:
     """The stage, its build, its pods and what the cache guard needs (read in that order: a step recorded
     running has a pod to list, and the guard judges the pods it sees)."""
@@ -109,13 +112,15 @@ def _read(
         detail = get_build(session, stage.build_id)
         secrets = _stage_secrets(session, stage_id, plan, settings=settings)
     assert detail is not None  # a stage cannot outlive its build
+    if stage.status.terminal and seen is not None and _cleaned(seen, stage_id):
+        return AdvanceResult(stage_id, stage.status, finished=True)  # a late pod event: nothing is left to do
     context = StageContext(stage_id=stage_id, build_id=detail.build.id, repo=detail.build.repo,
                            step_ids={step.name: step.id for step in stage.steps}, secrets=secrets)
     pods: dict[str, dict[str, Any]] = {}
     guard = GuardView()
     if not stage.status.terminal:
         try:
-            pods = {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
+            pods = _pods(stage_id, plan, kube=kube, seen=seen)
         except TransientKubeError as error:
             if _out_of_time(stage, settings, moment=now()):
                 return _fail(stage_id, plan, sessions=sessions, kube=kube, error=error, now=now)
@@ -140,6 +145,24 @@ def _read(
         guard=guard,
     )
     return view, context
+
+
+def _pods(stage_id: int, plan: StagePlan, *, kube: Kube, seen: SeenPods | None) -> dict[str, dict[str, Any]]:
+    """The stage's pods by name: as the pod watch last saw them while a watcher keeps that view, else listed."""
+    if seen is not None:
+        try:
+            if seen.synced():
+                return seen.pods(stage_id)
+        except Exception as error:  # the Redis client's errors: then the API answers, as without a watcher
+            log.warning("the shared view of pods is unavailable (%s); listing pods", type(error).__name__)
+    return {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
+
+
+def _cleaned(seen: SeenPods, stage_id: int) -> bool:
+    try:
+        return seen.cleaned(stage_id)
+    except Exception:  # unknown: clean up again (one delete of a claim that may be gone)
+        return False
 
 
 def _stage_secrets(session: Session, stage_id: int, plan: StagePlan, *, settings: Settings) -> StageSecrets:

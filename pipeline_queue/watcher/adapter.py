@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline_queue import keys
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.kube.watching import PodStream
 from pipeline_queue.watcher.state import GONE, LABEL_SELECTOR, Advance, Decision, WatchState
 
@@ -46,19 +48,34 @@ class PodWatcher:
         send: Sender,
         options: WatchOptions | None = None,
         state: WatchState | None = None,
+        seen: SeenPods | None = None,
     ) -> None:
         self.kube = kube
         self.send = send
         self.options = options or WatchOptions()
         self.state = state or WatchState()
+        self.seen = seen
+        """Where every pod seen is written before its `advance` is sent, for the workers (None: nowhere)."""
         self._stopping = threading.Event()
         self._stream: PodStream | None = None
+        self._token = ""
+        self._relist = False
 
     def run(self) -> None:
         """List and watch until `stop()`; failures are logged and retried, never raised."""
+        renewer = threading.Thread(target=self._keep_synced, name="seen-pods-renewer", daemon=True)
+        renewer.start()
+        try:
+            self._run()
+        finally:
+            self._stopping.set()
+            self._unsync()
+
+    def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                if self.state.needs_list:
+                if self.state.needs_list or self._relist:
+                    self._relist = False
                     self._list()
                 self._watch_once()
             except TransientKubeError as error:
@@ -78,6 +95,8 @@ class PodWatcher:
 
     def _list(self) -> None:
         pods, version = self.kube.list_pods_everywhere(self.options.label_selector)
+        if self.seen is not None:
+            self._token = self._quietly(self.seen.replace_all, pods) or ""
         self._apply(self.state.relisted(pods, resource_version=version))
 
     def _watch_once(self) -> None:
@@ -86,11 +105,39 @@ class PodWatcher:
                                                      timeout_seconds=self.options.timeout_seconds)
         try:
             for event in stream:
+                if self.seen is not None and event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    self._quietly(self.seen.record, str(event["type"]), event.get("object") or {})
                 self._apply(self.state.feed(event))
                 if self._stopping.is_set():
                     break
         finally:
             self._stream = None
+
+    def _keep_synced(self) -> None:
+        """Renew the sync mark every third of its life; a mark lost (Redis restarted, flushed) means list again."""
+        while not self._stopping.wait(keys.SEEN_SYNCED_TTL / 3):
+            seen, token = self.seen, self._token
+            if seen is None or not token:
+                continue
+            if not self._quietly(seen.renew, token):
+                log.info("pod watch: the shared view of pods was lost; listing pods again")
+                self._token, self._relist = "", True
+                stream = self._stream
+                if stream is not None:
+                    stream.stop()
+
+    def _unsync(self) -> None:
+        """On the way out: workers list pods again rather than trust a view nobody keeps."""
+        seen, token = self.seen, self._token
+        if seen is not None and token and self._quietly(seen.renew, token):
+            self._quietly(seen.forget_sync)
+
+    def _quietly(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception as error:  # the Redis client's errors: workers then ask the API, as without the view
+            log.warning("pod watch: the shared view of pods is unavailable (%s)", type(error).__name__)
+            return None
 
     def _failed(self, error: KubeError) -> None:
         # An ERROR event of the stream (410 Gone among them) arrives as our error: hand it to the state as the event.

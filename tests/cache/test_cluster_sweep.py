@@ -3,6 +3,7 @@ index follows."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ import kubernetes
 
 from pipeline_queue import keys
 from pipeline_queue.cache.index import all_nodes, images_on, nodes_with, sweep_cluster
+from pipeline_queue.cache.node_watch import NodeWatcher
 from pipeline_queue.devcluster.node.registries import tag_digest
 from pipeline_queue.kube import Kube, make_api_client
 
@@ -65,3 +67,29 @@ def test_a_sweep_already_running_makes_the_next_one_stand_aside(devcluster, clie
     finally:
         held.release()
     assert sweep_cluster(kube, redis=client, prefix=prefix) is not None
+
+
+def test_the_node_watch_shows_a_pull_within_seconds_and_drops_a_deleted_node(devcluster, client, prefix):
+    """The index follows node events: no sweep runs here, only the watch."""
+    kube = Kube(make_api_client(devcluster.kubeconfig_path))
+    watcher = NodeWatcher(kube, redis=client, prefix=prefix, timeout_seconds=5, backoff=0.1)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: all_nodes(client, prefix=prefix) == ("node-1", "node-2"), what="the first list")
+        namespace = f"cache-{uuid.uuid4().hex[:8]}"
+        kubernetes.client.CoreV1Api(devcluster.api_client()).create_namespace({"metadata": {"name": namespace}})
+        kube.create(pinned_pod("watched", namespace, image="redis:7", node="node-2"))
+        wait_until(lambda: nodes_with(client, "redis:7", prefix=prefix) == ("node-2",),
+                   what="the pulled image in the index, from a node event", timeout=10)
+        core = kubernetes.client.CoreV1Api(devcluster.api_client())
+        extra = f"extra-{uuid.uuid4().hex[:6]}"  # a node of this test's own: the others stay for the other tests
+        core.create_node({"metadata": {"name": extra}, "status": {"images": [
+            {"names": ["docker.io/library/busybox:1.36"], "sizeBytes": 10}]}})
+        wait_until(lambda: extra in all_nodes(client, prefix=prefix), what="the added node in the index", timeout=10)
+        core.delete_node(extra)
+        wait_until(lambda: extra not in all_nodes(client, prefix=prefix), what="the deleted node to leave",
+                   timeout=10)
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)

@@ -29,6 +29,7 @@ import redis
 from pipeline_queue import broker, store
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.kube import Kube, make_api_client
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.producer import tenants
 from pipeline_queue.producer.submit import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
@@ -39,6 +40,7 @@ from tests import polling
 from tests.conftest import ROOT
 from workers.app import QueueApp, make_app
 from workers.enqueue import enqueue_advance
+from workers.resources import cache_prefix
 
 SHARED = "redis://127.0.0.1:6379/9"
 BUILD_TIMEOUT = 90.0
@@ -191,8 +193,9 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environmen
         settings = Settings(run=RunConfig(namespace=namespace), paths=PathsConfig(data_dir=data_dir))
         sender = make_app(settings, broker_url=url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
+        seen = SeenPods(broker.redis_client(url, quick=True), prefix=cache_prefix(sender))
         watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),
-                             options=WatchOptions(timeout_seconds=5, backoff=0.2))
+                             options=WatchOptions(timeout_seconds=5, backoff=0.2), seen=seen)
         thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
         thread.start()
         worker = _worker(url, prefix, data_dir=data_dir, cluster=cluster, namespace=namespace,

@@ -24,11 +24,12 @@ import kubernetes
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline_queue import store
+from pipeline_queue import broker, store
 from pipeline_queue.compiler import StagePlan
 from pipeline_queue.devcluster.cluster import DevCluster
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.kube import Kube, make_api_client
+from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.producer.submit import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.store import BuildDetail
@@ -38,6 +39,7 @@ from tests.conftest import ROOT
 from tests.kube.flaky_proxy import FlakyProxy
 from workers.app import QueueApp, make_app
 from workers.enqueue import enqueue_advance
+from workers.resources import cache_prefix
 
 BUILD_TIMEOUT = 150.0
 """Seconds a build may take: generous, for a loaded two-core machine running several worker processes."""
@@ -258,8 +260,9 @@ def stack(tmp: Path, *, broker_url: str, visibility: float = 3600) -> Iterator[S
         settings = Settings(run=RunConfig(namespace=namespace), paths=PathsConfig(data_dir=data_dir))
         sender = make_app(settings, broker_url=broker_url,
                           overrides={"broker_transport_options": {"global_keyprefix": prefix}})
+        seen = SeenPods(broker.redis_client(broker_url, quick=True), prefix=cache_prefix(sender))
         watcher = PodWatcher(Kube(api), send=lambda stage_id: enqueue_advance(sender, [stage_id]),
-                             options=WatchOptions(timeout_seconds=5, backoff=0.2))
+                             options=WatchOptions(timeout_seconds=5, backoff=0.2), seen=seen)
         thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
         thread.start()
         workers = Workers(broker_url, prefix, data_dir, namespace, logs=tmp, visibility=visibility)
