@@ -26,7 +26,8 @@ from pipeline_queue.producer.triggers import Selection, select
 from pipeline_queue.settings import Settings
 from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file, load_text
 from pipeline_queue.spec.loader import read_pipeline_file
-from pipeline_queue.store import BuildDetail, BuildRecord, NewBuild, NewStage, create_build, get_build, set_stage_plan
+from pipeline_queue.store import BuildDetail, BuildRecord, NewBuild, NewStage, create_build
+from pipeline_queue.store.stages import plan_new_stage
 from pipeline_queue.store.stage_secrets import seal_stage_secrets
 from pipeline_queue.vault.cipher import KeyRing
 from pipeline_queue.vault.keys import load_key_ring
@@ -226,22 +227,16 @@ def _store(chosen: Sequence[Selection], build: _Build, *, settings: Settings,
             context = _context(build, settings, stage_id=stage.id, number=detail.build.number,
                                stage_number=stage.number, created=int(detail.build.created.timestamp()))
             compiled = compile_pipeline(selection.pipeline, context, settings=compiler)
-            set_stage_plan(session, stage.id, compiled.plan)
+            plan_new_stage(session, stage, compiled.plan)
             if compiled.secrets:
                 ring = ring or load_key_ring(settings.vault, data_dir=settings.paths.data_dir, create=True).ring
                 seal_stage_secrets(session, stage.id, seal_stage(ring, compiled.plan.stage_key, compiled.secrets))
-        return _reread(session, detail)
+        return detail  # the build and its stages' ids as created: all the caller reads
 
 
 def stage_key(stage_id: int) -> str:
     """`<stage id>-<8 hex digits>`: unique however the database hands out ids."""
     return f"{stage_id}-{secrets.token_hex(4)}"
-
-
-def _reread(session: Session, detail: BuildDetail) -> BuildDetail:
-    fresh = get_build(session, detail.build.id)
-    assert fresh is not None  # written in this transaction
-    return fresh
 
 
 def _context(

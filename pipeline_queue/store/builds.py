@@ -55,11 +55,10 @@ def create_build(session: Session, build: NewBuild, *, stages: Sequence[NewStage
         parent=build.parent,
     )
     row.stages = [_stage_row(stage, number) for number, stage in enumerate(stages, start=1)]
+    row.findings = []
     session.add(row)
     session.flush()
-    detail = get_build(session, row.id)
-    assert detail is not None  # just written in this transaction
-    return detail
+    return build_detail(row)  # from the rows just written: their ids and defaults are set, nothing to read back
 
 
 def list_builds(
@@ -168,10 +167,12 @@ def _check_names(stages: Sequence[NewStage]) -> None:
 
 
 def _stage_row(stage: NewStage, number: int) -> Stage:
-    return Stage(
+    row = Stage(
         name=stage.name,
         number=number,
         depends_on=list(stage.depends_on),
         plan={},
         timeout_seconds=stage.timeout_seconds,
     )
+    row.steps = []
+    return row

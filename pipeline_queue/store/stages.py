@@ -160,7 +160,14 @@ def set_stage_plan(session: Session, stage_id: int, plan: StagePlan) -> StageRec
     The producer compiles each stage once its id is known, since its objects carry it. A stage gets its plan
     once: a second plan, or one for a stage that has started, is a UsageError.
     """
-    stage = _require(session, stage_id)
+    plan_new_stage(session, _require(session, stage_id), plan)
+    return _require(session, stage_id)
+
+
+def plan_new_stage(session: Session, stage: StageRecord, plan: StagePlan) -> None:
+    """`set_stage_plan` for a stage the caller holds as read (the producer: as `create_build` returned it), without
+    reading it again before or after; the version check still refuses a stage someone changed meanwhile."""
+    stage_id = stage.id
     if stage.status is not Status.PENDING or stage.steps:
         raise UsageError(f"stage {stage_id} ({stage.name!r}) already has its plan: a stage is planned once")
     names = [step.name for step in plan.all_steps]
@@ -174,7 +181,6 @@ def set_stage_plan(session: Session, stage_id: int, plan: StagePlan) -> StageRec
     session.flush()
     session.add_all(Log(step_id=row.id) for row in rows)
     session.flush()
-    return _require(session, stage_id)
 
 
 def _step_row(stage_id: int, step: StepPlan) -> Step:
