@@ -74,3 +74,9 @@ STAGE_OWNER = "{prefix}pods:owner:{stage}"
 
 STAGE_CLEANED = "{prefix}pods:cleaned:{stage}"
 """STRING `1`, expires after SEEN_TTL: the stage's claim was deleted (its owned objects go with it)."""
+
+# --- stages to look at again later (workers.rechecks) ------------------------------------------------------
+
+RECHECKS = "{prefix}rechecks"
+"""ZSET, no expiry: stage id -> the Unix time to send its `advance` again (a timeout may strike then); one entry
+per stage, the latest decision's, read every second by the `pq.rechecks` task that beat sends."""

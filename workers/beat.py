@@ -1,5 +1,5 @@
 """The periodic schedule beat sends: a resync every minute catches whatever the pod watcher missed, and a
-node-cache sweep every 30 seconds keeps the index of cached images current."""
+node-cache sweep every 30 seconds backs up the node watch."""
 
 from __future__ import annotations
 

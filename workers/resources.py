@@ -8,10 +8,11 @@ connection or an HTTP pool shared across a fork would interleave two processes' 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,8 @@ from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.settings import Settings
+from workers import rechecks
+from workers.enqueue import enqueue_advance
 
 
 def cache_prefix(app: Celery) -> str:
@@ -109,5 +112,16 @@ def connect_signals(app: Any) -> None:
         if resources is not None:
             resources.close()
 
+    stopping = threading.Event()
+
+    def on_ready(**_: Any) -> None:
+        # The worker's main process sends the stages due for another look (workers.rechecks).
+        resources = resources_for(app)
+        threading.Thread(target=rechecks.pump, name="rechecks", daemon=True, kwargs={
+            "redis": resources.redis, "send": lambda ids: enqueue_advance(app, ids), "prefix": resources.prefix,
+            "stopping": stopping}).start()
+
     worker_process_init.connect(after_fork, weak=False)
     worker_process_shutdown.connect(on_shutdown, weak=False)
+    worker_ready.connect(on_ready, weak=False)
+    worker_shutdown.connect(lambda **_: stopping.set(), weak=False)

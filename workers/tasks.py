@@ -1,22 +1,26 @@
 """The tasks, defined on `workers.app.app` and kept thin: decode the arguments, call one service function, send
 what it asks for, return.
 
-`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile), re-sends itself when the stage wants
-another look later and, once the stage is finished, sends the stages that waited on it; `pq.resync()` sends
+`pq.advance(stage_id)` reconciles one stage (pipeline_queue.reconcile), puts the stage in the recheck set when it
+wants another look later (`workers.rechecks`; each worker sends those due) and, once the stage is finished,
+sends the stages that waited on it; `pq.resync()` sends
 `advance` for every unfinished stage; `pq.cache.sweep()` sweeps every node's `status.images` into the index.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
 from celery import Task
 
 from pipeline_queue import store
+from pipeline_queue.broker import RedisError
 from pipeline_queue.cache.index import sweep_cluster
 from pipeline_queue.producer.dependencies import may_start, release_waiting
 from pipeline_queue.reconcile.service import advance_stage
+from workers import rechecks
 from workers.app import app
 from workers.enqueue import enqueue_advance
 from workers.resources import connect_signals, resources_for
@@ -47,9 +51,20 @@ def advance(task: Task, stage_id: int) -> None:
     result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=task.app.settings,
                            cache=resources.cache_guard(), seen=resources.seen_pods())
     if not result.finished and result.retry_after is not None:
-        enqueue_advance(task.app, [stage_id], countdown=bounded_countdown(result.retry_after))
+        _look_again(task, int(stage_id), after=result.retry_after)
     if result.finished:
+        with suppress(RedisError):
+            rechecks.forget(resources.redis(), int(stage_id), prefix=resources.prefix)
         enqueue_advance(task.app, release_waiting(sessions, int(stage_id)))
+
+
+def _look_again(task: Task, stage_id: int, *, after: float) -> None:
+    """One entry in the recheck set; a countdown message only while Redis does not take it."""
+    resources = resources_for(task.app)
+    try:
+        rechecks.schedule(resources.redis(), stage_id, after=after, prefix=resources.prefix)
+    except RedisError:
+        enqueue_advance(task.app, [stage_id], countdown=bounded_countdown(after))
 
 
 @app.task(name=RESYNC_TASK, bind=True, shared=False)

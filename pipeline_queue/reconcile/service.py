@@ -106,14 +106,14 @@ def _read(
         stage = get_stage(session, stage_id)
         if stage is None:
             return AdvanceResult(stage_id, None, finished=True, error=f"stage {stage_id} does not exist")
+        if stage.status.terminal and seen is not None and _cleaned(seen, stage_id):
+            return AdvanceResult(stage_id, stage.status, finished=True)  # a late pod event: nothing is left to do
         plan = StagePlan.from_json(stage.plan)
         if stage.status is Status.PENDING:
             stage = start_stage(session, stage_id, namespace=plan.namespace, at=now())
         detail = get_build(session, stage.build_id)
         secrets = _stage_secrets(session, stage_id, plan, settings=settings)
     assert detail is not None  # a stage cannot outlive its build
-    if stage.status.terminal and seen is not None and _cleaned(seen, stage_id):
-        return AdvanceResult(stage_id, stage.status, finished=True)  # a late pod event: nothing is left to do
     context = StageContext(stage_id=stage_id, build_id=detail.build.id, repo=detail.build.repo,
                            step_ids={step.name: step.id for step in stage.steps}, secrets=secrets)
     pods: dict[str, dict[str, Any]] = {}
