@@ -30,7 +30,7 @@ from pipeline_queue.store import (
     StageRecord,
     finish_build,
     finish_stage,
-    get_build,
+    get_build_record,
     get_stage,
     start_stage,
     utcnow,
@@ -111,10 +111,10 @@ def _read(
         plan = StagePlan.from_json(stage.plan)
         if stage.status is Status.PENDING:
             stage = start_stage(session, stage_id, namespace=plan.namespace, at=now())
-        detail = get_build(session, stage.build_id)
+        build = get_build_record(session, stage.build_id)
         secrets = _stage_secrets(session, stage_id, plan, settings=settings)
-    assert detail is not None  # a stage cannot outlive its build
-    context = StageContext(stage_id=stage_id, build_id=detail.build.id, repo=detail.build.repo,
+    assert build is not None  # a stage cannot outlive its build
+    context = StageContext(stage_id=stage_id, build_id=build.id, repo=build.repo,
                            step_ids={step.name: step.id for step in stage.steps}, secrets=secrets)
     pods: dict[str, dict[str, Any]] = {}
     guard = GuardView()
@@ -139,8 +139,8 @@ def _read(
         pods=pods,
         now=now(),
         started=stage.started,
-        facts=_facts(detail.build),
-        cancel=detail.build.cancel_requested,
+        facts=_facts(build),
+        cancel=build.cancel_requested,
         timeouts=Timeouts(stage=stage.timeout_seconds or settings.run.stage_timeout, start=settings.run.start_timeout),
         guard=guard,
     )
@@ -226,4 +226,6 @@ def _out_of_time(stage: StageRecord, settings: Settings, *, moment: datetime) ->
 
 
 def _facts(build: BuildRecord) -> BuildFacts:
-    return BuildFacts(repo=build.repo, branch=build.branch, event=build.event, ref=build.ref)
+    """What steps' `when` match: the build's columns, and the action a webhook stored among its facts."""
+    return BuildFacts(repo=build.repo, branch=build.branch, event=build.event, ref=build.ref,
+                      action=str(build.facts.get("action") or ""))

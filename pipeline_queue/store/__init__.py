@@ -13,6 +13,7 @@ from pipeline_queue.store.builds import (
     create_repository_if_missing,
     finish_build,
     get_build,
+    get_build_record,
     list_builds,
     request_cancel,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "finish_build",
     "finish_stage",
     "get_build",
+    "get_build_record",
     "get_log",
     "get_repository",
     "get_stage",

@@ -90,6 +90,13 @@ def get_build(session: Session, build_id: int) -> BuildDetail | None:
     return None if row is None else build_detail(row)
 
 
+def get_build_record(session: Session, build_id: int) -> BuildRecord | None:
+    """The build row alone (no stages, steps or findings): what a stage's reconcile reads of its build."""
+    row = session.execute(sa.select(Build).where(Build.id == build_id)
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    return None if row is None else build_record(row)
+
+
 def request_cancel(session: Session, build_id: int) -> BuildRecord:
     """Mark an unfinished build for cancellation; the workers kill its pods. A finished build is left alone."""
     update_rows(
