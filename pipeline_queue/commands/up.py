@@ -1,7 +1,10 @@
 """`pipeline-queue up`: Redis, a cluster, the database, a worker, beat, the pod watcher and `serve` on one machine.
 
-It runs in the foreground and restarts nothing: a child that dies is reported and everything stops.
-What it started is recorded in `<data_dir>/up.json`, where the other commands find it (`runtime.resolve`).
+It runs in the foreground as a process manager: a worker, beat, the watcher or `serve` that dies is restarted after
+a growing delay (`supervisor.Backoff`), each death and restart said on stderr, while the builds in flight go on; only
+Ctrl-C or SIGTERM stop it all. The development cluster is not restarted (its objects die with it): its death, or a
+child that keeps dying as it starts, stops everything with exit code 1. What it started is recorded in
+`<data_dir>/up.json` (rewritten at every restart), where the other commands find it (`runtime.resolve`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -25,7 +29,7 @@ from pipeline_queue import broker
 from pipeline_queue.errors import BrokerError, PipelineQueueError, UsageError
 from pipeline_queue.runtime import KUBECONFIG_FILE, Runtime, holding_up_lock, write_up_record
 from pipeline_queue.settings import Settings, child_environment
-from pipeline_queue.supervisor import Child, Supervisor
+from pipeline_queue.supervisor import Child, Event, Supervisor
 
 DEVCLUSTER = "devcluster"
 QUEUE_PROCESSES = ("worker", "beat", "watch")
@@ -45,7 +49,7 @@ class _Interrupted(BaseException):
 @click.option("--registries", type=click.Path(dir_okay=False, exists=True),
               help="YAML file of the development cluster's simulated registries.")
 def up_command(nodes: int | None, registries: str | None) -> None:
-    """Start everything in the foreground; Ctrl-C stops it all."""
+    """Start everything in the foreground, restarting any part that dies; Ctrl-C stops it all."""
     settings = Settings.from_env()
     if settings.paths.kubeconfig is not None and (nodes or registries):
         raise UsageError("--nodes and --registries shape the development cluster, which KUBECONFIG replaces")
@@ -93,7 +97,8 @@ def _up(settings: Settings, *, data_dir: Path, nodes: int, registries: str | Non
         url = _start_server(supervisor, settings, env=env)
         record = _record(runtime, supervisor=supervisor, started_redis=started_redis, url=url)
         _print_summary(runtime, supervisor=supervisor, record=write_up_record(data_dir, record), url=url)
-        return _supervise(supervisor)
+        return _supervise(supervisor, rewrite_record=lambda: write_up_record(
+            data_dir, _record(runtime, supervisor=supervisor, started_redis=started_redis, url=url)))
     finally:
         _stop_children(supervisor)
         if started_redis:
@@ -137,7 +142,8 @@ def _start_devcluster(supervisor: Supervisor, *, data_dir: Path, nodes: int, reg
             "--nodes", str(nodes), "--data-dir", str(data_dir / DEVCLUSTER)]
     if registries:
         argv += ["--registries", str(Path(registries).absolute())]
-    return supervisor.start(DEVCLUSTER, argv, env=child_environment({"PQ_DATA_DIR": str(data_dir)}))
+    # Not restarted: a new cluster would have none of the old one's pods, and a new address and token.
+    return supervisor.start(DEVCLUSTER, argv, env=child_environment({"PQ_DATA_DIR": str(data_dir)}), restart=False)
 
 
 def _start_server(supervisor: Supervisor, settings: Settings, *, env: dict[str, str]) -> str:
@@ -208,14 +214,41 @@ def _server_answers(kubeconfig: Path) -> bool:
     return _listens(address.hostname, address.port)
 
 
-def _supervise(supervisor: Supervisor) -> int:
-    """Wait until a child exits (reported, exit code 1); Ctrl-C and SIGTERM arrive as `_Interrupted`."""
+def _supervise(supervisor: Supervisor, *, rewrite_record: Callable[[], object]) -> int:
+    """Restart children that die, saying so, until one is given up on (exit code 1); Ctrl-C and SIGTERM arrive
+    as `_Interrupted`."""
     while True:
-        dead = supervisor.exited()
-        if dead is not None:
-            click.echo(_death_report(dead), err=True)
-            return 1
+        with _signals_held():  # a restart half done would leave a child nobody stops
+            events = supervisor.check()
+        for event in events:
+            click.echo(_report(event), err=True)
+            if event.fatal:
+                return 1
+            if event.kind == "restarted":
+                rewrite_record()  # other commands and tests read the children's pids from it
         time.sleep(POLL_SECONDS)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is over, then arrive as usual."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _report(event: Event) -> str:
+    child = event.child
+    stamp = time.strftime("%H:%M:%S")
+    if event.kind == "restarted":
+        return f"{stamp} {child.name} restarted (pid {child.pid}, restart {event.restarts}); its log: {child.log}"
+    if event.kind == "exited":
+        return (f"{stamp} {child.name} (pid {child.pid}) exited with code {child.process.returncode}; "
+                f"restarting it in {event.delay:g}s (restart {event.restarts}); its log: {child.log}")
+    return f"{stamp} {_death_report(child)}"
 
 
 def _death_report(child: Child) -> str:

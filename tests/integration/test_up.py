@@ -118,12 +118,70 @@ def test_up_starts_everything_others_find_it_and_ctrl_c_stops_it_all(up: Up) -> 
     assert not (up.data_dir / "kubeconfig").exists()  # it named the development cluster that is gone
 
 
-def test_a_child_that_dies_is_reported_and_up_stops_the_rest_and_fails(up: Up) -> None:
-    children = up.record()["children"]
-    os.kill(children["beat"], signal.SIGKILL)
+WAITING_PIPELINE = """kind: pipeline
+type: kubernetes
+name: default
+steps:
+- name: wait
+  image: alpine:3.19
+  commands:
+  - while [ ! -e {release} ]; do sleep 0.1; done
+  - echo released
+"""
+"""A build that stays in flight until the test creates the file `release` (the step polls for it)."""
 
-    assert up.process.wait(timeout=STOP_TIMEOUT) == 1
-    assert f"beat (pid {children['beat']}) exited with code -9" in up.output()
+
+def _build(up: Up, number: int) -> dict[str, Any]:
+    """What `build show N --json` prints, read from the store `up` uses (no process per poll)."""
+    from pipeline_queue import store
+    from pipeline_queue.store.documents import detail_document
+
+    engine = store.create_engine(up.record()["database_url"])
+    try:
+        with store.session_factory(engine).begin() as session:
+            detail = store.get_build(session, number)
+            return detail_document(detail) if detail else {"status": "", "stages": []}
+    finally:
+        engine.dispose()
+
+
+def _step_status(up: Up, number: int) -> str:
+    """The status of the build's last step, "" while it has none yet."""
+    stages = _build(up, number)["stages"]
+    steps = stages[0]["steps"] if stages else []
+    return str(steps[-1]["status"]) if steps else ""
+
+
+def test_a_worker_killed_under_up_is_restarted_and_logged_and_the_build_in_flight_finishes(up: Up) -> None:
+    """The issue's reproduction: SIGKILL the worker while a build runs; `up` keeps going, says so, and the build
+    finishes on the restarted worker; the other children are untouched; SIGTERM then stops it all."""
+    record = up.record()
+    _wait(lambda: _nodes(record["kubeconfig"]) == ["node-1", "node-2"], what="two nodes", up=up)
+    release = up.folder / "release"
+    (up.folder / "wait.yml").write_text(WAITING_PIPELINE.format(release=release))
+    submitted = run_cli("run", "wait.yml", cwd=up.folder, env=up.env)
+    assert submitted.returncode == 0, submitted.stderr
+    _wait(lambda: _step_status(up, 1) == "running", what="the step to run", up=up)
+
+    killed = record["children"]["worker"]
+    os.kill(killed, signal.SIGKILL)
+    _wait(lambda: up.record()["children"]["worker"] != killed, what="a new worker in up.json", up=up)
+    assert f"worker (pid {killed}) exited with code -9; restarting it in 1s (restart 1)" in up.output()
+    restarted = up.record()["children"]["worker"]
+    assert f"worker restarted (pid {restarted}, restart 1)" in up.output()
+    assert "--- restart 1 of worker ---" in Path(up.record()["logs"]["worker"]).read_text()
+
+    release.touch()
+    _wait(lambda: _build(up, 1)["status"] == "success", what="the build in flight to pass", up=up,
+          timeout=90)
+    logs = run_cli("logs", "1", "wait", cwd=up.folder, env=up.env)
+    assert "released" in logs.stdout, logs.stdout + logs.stderr
+    children = up.record()["children"]
+    assert {name: pid for name, pid in children.items() if name != "worker"} == {
+        name: pid for name, pid in record["children"].items() if name != "worker"}
+
+    up.process.send_signal(signal.SIGTERM)
+    assert up.process.wait(timeout=STOP_TIMEOUT) == 0, up.output()
     assert [name for name, pid in children.items() if _alive(pid)] == []
 
 
