@@ -22,7 +22,7 @@ from pipeline_queue.commands.secrets import secret_group
 from pipeline_queue.commands.serve import serve_command
 from pipeline_queue.commands.tokens import token_group
 from pipeline_queue.commands.up import up_command
-from pipeline_queue.errors import PipelineQueueError
+from pipeline_queue.errors import BrokerError, PipelineQueueError, StoreError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,8 +61,35 @@ for command in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; click shows its own usage errors, ours show themselves (never a secret) and set the exit code."""
+    """Run the CLI; click shows its own usage errors, ours show themselves (never a secret) and set the exit code;
+    a service that does not answer is told as an error with what to do, not as a traceback."""
     try:
         cli.main(args=argv, prog_name="pipeline-queue")
     except PipelineQueueError as error:
         sys.exit(error.show())
+    except Exception as error:
+        unreachable = unreachable_service(error)
+        if unreachable is None:
+            raise
+        sys.exit(unreachable.show())
+
+
+def unreachable_service(error: Exception) -> PipelineQueueError | None:
+    """Our error for a connection that failed below a command (Redis through Celery, the database), saying what to
+    start; None for any other exception. The libraries are looked up only if the command loaded them."""
+    broker_errors = _loaded("kombu.exceptions", "OperationalError") + _loaded("redis.exceptions", "ConnectionError")
+    database_error = _loaded("sqlalchemy.exc", "OperationalError")
+    if broker_errors and isinstance(error, broker_errors):
+        # redis-py's messages name the host and port, never a password.
+        return BrokerError(f"Redis does not answer ({error}): start it with: pipeline-queue up (or point REDIS_URL "
+                           "at a running Redis)")
+    if database_error and isinstance(error, database_error):
+        # Only the class: the driver's message may quote a statement and its parameters.
+        return StoreError(f"the database does not answer ({type(error).__name__}): is it running? check "
+                          "DATABASE_URL, or start it with: pipeline-queue up")
+    return None
+
+
+def _loaded(module: str, name: str) -> tuple[type[BaseException], ...]:
+    found = getattr(sys.modules.get(module), name, None)
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()

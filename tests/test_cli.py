@@ -224,3 +224,17 @@ def test_registry_match_refuses_an_oversized_config_on_its_size_alone(cli, tmp_p
     result = cli("registry", "match", "--config", str(big), "alpine")
     assert result.returncode == 2
     assert "a Docker config.json of at most 1048576 bytes; this one is 2147483648 bytes" in result.stderr
+
+
+def test_a_service_that_does_not_answer_is_an_error_saying_what_to_start(cli, tmp_path):
+    pipeline = tmp_path / ".drone.yml"
+    pipeline.write_text("kind: pipeline\ntype: kubernetes\nname: default\nsteps:\n"
+                        "- {name: a, image: 'alpine:3.19', commands: [x]}\n")
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KUBECONFIG", "DATABASE_URL")}
+    redis = cli("run", str(pipeline), env={**base, "PQ_DATA_DIR": str(tmp_path / "data"),
+                                           "REDIS_URL": "redis://127.0.0.1:1/0"})
+    database = cli("builds", env={**base, "PQ_DATA_DIR": str(tmp_path / "data"),
+                                  "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    for result, what in ((redis, "Redis does not answer"), (database, "is it running? check DATABASE_URL")):
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert what in result.stderr and "start it" in result.stderr

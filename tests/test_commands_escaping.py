@@ -109,7 +109,7 @@ def test_builds_table_prints_repository_and_branch_as_written(data_dir: Path) ->
     result = run_cli("builds", env=environment(PQ_DATA_DIR=str(data_dir)))
     assert result.returncode == 0, result.stderr
     assert_literal(result.stdout, f"acme/{MARKUP}", LINK)
-    assert table_rows(result.stdout)[0][1:5] == ["pending", f"acme/{MARKUP}", LINK, "push"]
+    assert table_rows(result.stdout)[0][1:6] == ["#1", "pending", f"acme/{MARKUP}", LINK, "push"]
 
 
 def test_build_show_prints_stage_step_error_and_finding_as_written(data_dir: Path) -> None:
@@ -118,7 +118,8 @@ def test_build_show_prints_stage_step_error_and_finding_as_written(data_dir: Pat
     assert_literal(result.stdout, f"\nstage {MARKUP} (pending)\n",
                    f"risk stage {MARKUP}/{LINK}: registry.example.com/team/app:1.0 on [b]node-1 (warn, recorded) "
                    f"{LINK} detail\n")
-    assert table_rows(result.stdout) == [
+    rows = table_rows(result.stdout)
+    assert [row[:3] + row[4:] for row in rows] == [  # row[3]: the duration
         [LINK, "failure", "1", "[b]node-1", "registry.example.com/team/app:1.0", "IfNotPresent", f"{MARKUP} failed"],
         [EMOJI, "pending", "", "", "alpine:3.19", "IfNotPresent", ""],
     ]
@@ -134,8 +135,8 @@ def test_cache_report_prints_node_and_step_names_as_written(data_dir: Path) -> N
 
 
 def test_run_prints_submitted_stages_and_followed_steps_as_written(sessions) -> None:
-    # `run` needs the whole system to submit; its two printing functions are called as run_command calls them.
-    from pipeline_queue.commands.run import _print_step, _print_submitted
+    # `run` needs the whole system to submit; what it prints is printed as run_command prints it.
+    from pipeline_queue.commands.run import _print_submitted, follow_build
     from pipeline_queue.producer.submit import SubmittedBuild, SubmittedStage
 
     output = io.StringIO()
@@ -147,14 +148,14 @@ def test_run_prints_submitted_stages_and_followed_steps_as_written(sessions) -> 
         step = build.stages[0].steps[0]
         store.update_step(session, step.id, status=Status.FAILURE, exit_code=1, error=MARKUP)
         store.set_log(session, step.id, "[bold]log line[/bold] :smile:\n")
-        detail = store.get_build(session, build.build.id)
-        assert detail is not None
-        _print_step(console, session, EMOJI, detail.stages[0].steps[0])
+        store.finish_stage(session, build.stages[0].id)
+        store.finish_build(session, build.build.id)
+    assert not follow_build(console, sessions, build.build.id)
     assert_literal(
         output.getvalue(),
         f"  {MARKUP}: stage 1\n",
         f"  {EMOJI}: not run ({LINK})\n",
-        f"{EMOJI}/{LINK}: failure (exit code 1; {MARKUP})\n",
-        f" {EMOJI}/{LINK} log ",
-        "[bold]log line[/bold] :smile:\n",
+        f"{EMOJI}/{LINK}: failure (exit code 1; {MARKUP}) in 0s\n",
+        f"{EMOJI}/{LINK} │ [bold]log line[/bold] :smile:\n",
+        "build #1: failure",
     )

@@ -84,7 +84,7 @@ def test_values_come_from_stdin_or_a_file_and_are_never_shown_or_stored_in_the_c
 
 
 def test_there_is_no_way_to_give_a_value_as_an_argument(data_dir):
-    assert {param.name for param in add_command.params} == {"repo", "name", "from_file", "allow_pull_request"}
+    assert {param.name for param in add_command.params} == {"repo", "name", "from_file", "allow_pull_request", "quiet"}
     extra = feed(data_dir, b"", "secret", "add", "octo/hello", "token", "an-argument-value")
     option = feed(data_dir, b"", "secret", "add", "octo/hello", "token", "--value", "an-argument-value")
     assert extra.returncode == 2 and "unexpected extra argument" in extra.stderr

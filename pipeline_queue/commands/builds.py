@@ -1,25 +1,26 @@
 """`builds`, `build show` and `logs`: read-only views of the store, found as `up` finds it.
 
 The database is `DATABASE_URL`, else the one of the `up` running in `PQ_DATA_DIR`, else the SQLite file
-there (`runtime.resolve`); nothing here writes to it.
+there (`runtime.resolve`); nothing here writes to it. Times read as a person reads them (`5 min ago (14:02)`, in
+local time; the words of `server.pages.clock`, which the pages use too); `--json` keeps ISO times in UTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import STATUS_STYLES, console, echo_json, print_table, quiet_option
 from pipeline_queue.errors import StoreError
 from pipeline_queue.images import try_parse_image
+from pipeline_queue.server.pages import clock
 from pipeline_queue.settings import Settings
+from pipeline_queue.vocabulary import Status
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,13 +41,15 @@ def reading() -> Iterator[Session]:
     url = resolve(Settings.from_env()).database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-        raise StoreError(f"no database at {parsed.database}: run `pipeline-queue up` or set PQ_DATA_DIR")
+        raise StoreError(f"no database at {parsed.database} (nothing ran here yet): start it with: pipeline-queue up "
+                         "(or set PQ_DATA_DIR to the data directory where it runs)")
     engine = store.create_engine(url)
     try:
         with store.session_factory(engine, read_only=True).begin() as session:
             yield session
     except SQLAlchemyError as error:
-        raise StoreError(f"cannot read the database at {store.redacted(url)}: {type(error).__name__}") from error
+        raise StoreError(f"cannot read the database at {store.redacted(url)}: {type(error).__name__} (is it running? "
+                         "check DATABASE_URL, or start it with: pipeline-queue up)") from error
     finally:
         engine.dispose()
 
@@ -86,21 +89,38 @@ def find_step(detail: store.BuildDetail, wanted: str) -> store.StepRecord:
 
 @click.command("builds")
 @click.option("--limit", default=25, show_default=True, type=click.IntRange(1, 1000), help="How many builds.")
+@click.option("--repo", metavar="OWNER/NAME", help="Only this repository's builds.")
+@click.option("--status", type=click.Choice([status.value for status in Status]), help="Only builds in this status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list.")
-def builds_command(limit: int, as_json: bool) -> None:
-    """Builds, newest first."""
+@quiet_option("Print only the build ids, one a line.")
+def builds_command(limit: int, repo: str | None, status: str | None, as_json: bool, quiet: bool) -> None:
+    """Builds, newest first: status, repository, branch, event, when and how long."""
     from pipeline_queue.store import list_builds
     from pipeline_queue.store.documents import build_row
 
     with reading() as session:
-        rows = [build_row(build) for build in list_builds(session, limit=limit)]
+        records = list_builds(session, limit=limit, repo=repo, status=Status(status) if status else None)
     if as_json:
-        echo_json(rows)
+        echo_json([build_row(record) for record in records])
+    elif quiet:
+        for record in records:
+            click.echo(record.id)
+    else:
+        print_builds(records)
+
+
+def print_builds(records: Sequence[store.BuildRecord]) -> None:
+    from pipeline_queue.store import utcnow
+
+    now = utcnow()
+    rows = [(str(record.id), f"#{record.number}", record.status.value, record.repo, record.branch, record.event,
+             clock.when(record.created, now=now), clock.duration(record.started, record.finished, now=now))
+            for record in records]
+    out = console()
+    if not rows:
+        out.print("no builds yet: `pipeline-queue run FILE` or a webhook starts one")
         return
-    table = Table("id", "status", "repo", "branch", "event", "created")
-    for row in rows:  # Text cells: a repository or branch prints as written, never as markup
-        table.add_row(*(Text(str(row[key] or "")) for key in ("id", "status", "repo", "branch", "event", "created")))
-    Console(soft_wrap=True).print(table)
+    print_table(out, ("id", "number", "status", "repo", "branch", "event", "created", "duration"), rows)
 
 
 @click.group("build")
@@ -114,31 +134,35 @@ def build_group() -> None:
 def show_command(build_id: int, as_json: bool) -> None:
     """Build N: its stages, their steps, and the cache guard's findings."""
     with reading() as session:
-        document = detail_document(require_build(session, build_id))
+        detail = require_build(session, build_id)
     if as_json:
-        echo_json(document)
+        echo_json(detail_document(detail))
         return
-    print_detail(document)
+    print_detail(detail)
 
 
-def print_detail(document: dict[str, Any]) -> None:
+def print_detail(detail: store.BuildDetail) -> None:
     """Text, never markup: names, images and errors come from pipelines and print as written."""
-    console = Console(soft_wrap=True, highlight=False)
-    console.print(Text.assemble((f"build {document['id']}", "bold"), f": {document['status']}"))
-    for stage in document["stages"]:
-        table = Table("step", "status", "exit", "node", "image", "pull policy", "error",
-                      title=Text(f"{stage['name']} ({stage['status']})"), title_justify="left")
-        for step in stage["steps"]:
-            exit_code = "" if step["exit_code"] is None else str(step["exit_code"])
-            cells = (step["name"], step["status"], exit_code, step["node"], _familiar(step["image"]),
-                     step["pull_policy"], step["error"])
-            table.add_row(*(Text(cell or "") for cell in cells))
-        console.print(table)
-    for finding in document["findings"]:
-        console.print(Text.assemble(
-            (finding["kind"], "yellow"),
-            f" {finding['step'] or '-'}: {finding['image']} on {finding['node'] or '-'} "
-            f"({finding['mode']}, {finding['action']}) {finding['detail']}",
+    from pipeline_queue.store import utcnow
+
+    now, build, out = utcnow(), detail.build, console()
+    took = clock.duration(build.started, build.finished, now=now)
+    out.print(Text.assemble((f"build {build.id}", "bold"), f" (#{build.number} of {build.repo}): ",
+                            (build.status.value, STATUS_STYLES[build.status.value]),
+                            f"  {build.event} {build.branch}  created {clock.when(build.created, now=now)}",
+                            (f", took {took}" if build.finished else f", running for {took}") if took else ""))
+    for stage in detail.stages:
+        rows = [(step.name, step.status.value, "" if step.exit_code is None else str(step.exit_code),
+                 clock.duration(step.started, step.finished, now=now), step.node, _familiar(step.image),
+                 step.pull_policy, step.error) for step in stage.steps]
+        print_table(out, ("step", "status", "exit", "duration", "node", "image", "pull policy", "error"), rows,
+                    title=f"{stage.name} ({stage.status.value})")
+    names = {step.id: f"{stage.name}/{step.name}" for stage in detail.stages for step in stage.steps}
+    for finding in detail.findings:
+        step = names.get(finding.step_id, "-") if finding.step_id is not None else "-"
+        out.print(Text.assemble(
+            (finding.kind.value, "yellow"),
+            f" {step}: {finding.image} on {finding.node or '-'} ({finding.mode}, {finding.action}) {finding.detail}",
         ))
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.text import Text
 
 from pipeline_queue import keys
 from pipeline_queue.commands.builds import reading
+from pipeline_queue.commands.common import console as output_console
 from pipeline_queue.commands.common import echo_json
 from pipeline_queue.errors import UsageError
 from pipeline_queue.settings import Settings
@@ -37,7 +37,8 @@ def indexed_nodes(redis_url: str, *, prefix: str = keys.DEFAULT_PREFIX) -> dict[
         return {node: [image.name for image in images_on(client, node, prefix=prefix)]
                 for node in all_nodes(client, prefix=prefix)}
     except RedisError as error:
-        raise UsageError(f"cannot read the node cache index from Redis: {type(error).__name__}: {error}") from None
+        raise UsageError(f"cannot read the node cache index from Redis: {type(error).__name__}: {error} (is it "
+                         "running? check REDIS_URL, or start it with: pipeline-queue up)") from None
     finally:
         client.close()
 
@@ -67,7 +68,8 @@ def report_command(as_json: bool) -> None:
 
     runtime = resolve(Settings.from_env())
     if not runtime.redis_url:
-        click.echo("no Redis to read the node cache index from: run `pipeline-queue up` or set REDIS_URL", err=True)
+        click.echo("no Redis to read the node cache index from: start it with: pipeline-queue up (or set REDIS_URL)",
+                   err=True)
     findings, places = stored_findings()
     document = report_document(indexed_nodes(runtime.redis_url), findings, places=places)
     if as_json:
@@ -78,7 +80,7 @@ def report_command(as_json: bool) -> None:
 
 def print_report(document: dict[str, Any]) -> None:
     """Text, never markup: node, image and step names print as written."""
-    console = Console(soft_wrap=True, highlight=False)
+    console = output_console()
     for node, images in document["nodes"].items():
         console.print(Text.assemble((node, "bold"), f" ({len(images)} images)"))
         for image in images:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import console, echo_json, print_table
 from pipeline_queue.errors import ImageReferenceError
 from pipeline_queue.images import parse_image
 
@@ -36,13 +34,10 @@ def inspect_command(as_json: bool, refs: tuple[str, ...]) -> None:
         for record in records:
             echo_json(record)
     else:
-        table = Table("input", "domain", "path", "tag", "digest", "reference", "familiar")
-        for record in records:
-            if record["valid"]:
-                table.add_row(*(str(record[key] or "") for key in table_keys()))
-            else:
-                table.add_row(str(record["input"]), f"[red]{record['error']}[/red]")
-        Console(soft_wrap=True).print(table)
+        rows = [[str(record[key] or "") for key in table_keys()] if record["valid"]
+                else [str(record["input"]), f"invalid: {record['error']}", *[""] * (len(table_keys()) - 2)]
+                for record in records]
+        print_table(console(), table_keys(), rows)
     if not all(record["valid"] for record in records):
         sys.exit(2)
 

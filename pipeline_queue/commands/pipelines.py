@@ -1,4 +1,9 @@
-"""`lint`, `explain`, `compile` and `demo`: a pipeline file seen before it runs."""
+"""`lint`, `explain`, `compile` and `demo`: a pipeline file seen before it runs.
+
+`lint` prints its findings on standard output, as linters do (`FILE:LINE:COL: message`, or `--json`); `explain` and
+`compile` print their document there, so they tell the findings on standard error. A file that cannot be read at
+all is an error of the command: standard error, for every one of them.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ import sys
 import click
 import yaml
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import echo_json, quiet_option
 from pipeline_queue.commands.explaining import explain_plans, print_explanation
 from pipeline_queue.commands.tenancy import repo_option, tenant_for
 from pipeline_queue.compiler import BuildContext, CompiledStage, compile_pipeline
+from pipeline_queue.credentials.plugins import CredentialPlugins
 from pipeline_queue.errors import SpecError
 from pipeline_queue.producer.tenants import Tenant
 from pipeline_queue.settings import Settings
@@ -32,17 +38,33 @@ def load_or_exit(path: str) -> LoadedFile:
         sys.exit(1)
 
 
-def checked(path: str, tenant: Tenant, *, check_secrets: bool = True) -> tuple[LoadedFile, list[Problem]]:
-    """Load and lint for `tenant`; print every problem; exit 1 on any error."""
+def linted(path: str, tenant: Tenant, *, check_secrets: bool = True) -> tuple[LoadedFile, list[Problem]]:
+    """The loaded file and its problems, linted for `tenant`."""
     loaded = load_or_exit(path)
     settings = Settings.from_env()
-    problems = lint(loaded, secrets=set(tenant.secrets) if check_secrets else None,
-                    trust=tenant.trust(settings.run.namespace))
+    return loaded, lint(loaded, secrets=set(tenant.secrets) if check_secrets else None,
+                        trust=tenant.trust(settings.run.namespace))
+
+
+def checked(path: str, tenant: Tenant, *, check_secrets: bool = True) -> tuple[LoadedFile, list[Problem]]:
+    """Load and lint for `tenant` before showing something else: every problem on standard error; exit 1 on any
+    error."""
+    loaded, problems = linted(path, tenant, check_secrets=check_secrets)
     for problem in problems:
-        click.echo(str(problem), err=problem.severity != "error")
-    if any(problem.severity == "error" for problem in problems):
+        click.echo(str(problem), err=True)
+    if _errors(problems):
         sys.exit(1)
     return loaded, problems
+
+
+def problem_record(problem: Problem) -> dict[str, object]:
+    """A finding in `lint --json`."""
+    return {"file": problem.file, "line": problem.line, "col": problem.col, "severity": problem.severity,
+            "rule": problem.rule, "message": problem.message}
+
+
+def _errors(problems: list[Problem]) -> bool:
+    return any(problem.severity == "error" for problem in problems)
 
 
 def compile_all(loaded: LoadedFile, tenant: Tenant) -> list[CompiledStage]:
@@ -57,11 +79,21 @@ def compile_all(loaded: LoadedFile, tenant: Tenant) -> list[CompiledStage]:
 @click.argument("file", type=click.Path(dir_okay=False))
 @secrets_option
 @repo_option
-def lint_command(file: str, secrets_path: str | None, repo: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of findings (file, line, col, severity, rule, "
+              "message).")
+@quiet_option("Print only errors, not warnings.")
+def lint_command(file: str, secrets_path: str | None, repo: str | None, as_json: bool, quiet: bool) -> None:
     """Check FILE as Drone would (and, with --repo, as its repository's trust allows); print
-    `FILE:LINE:COL: message` per problem."""
+    `FILE:LINE:COL: message` per problem on standard output; exit 1 when any is an error."""
     tenant = tenant_for(repo, secrets_path, settings=Settings.from_env())
-    checked(file, tenant, check_secrets=bool(secrets_path or repo))
+    _, problems = linted(file, tenant, check_secrets=bool(secrets_path or repo))
+    shown = [problem for problem in problems if problem.severity == "error"] if quiet else problems
+    if as_json:
+        echo_json([problem_record(problem) for problem in shown])
+    for problem in [] if as_json else shown:
+        click.echo(str(problem))
+    if _errors(problems):
+        sys.exit(1)
 
 
 @click.command("explain")
@@ -75,7 +107,9 @@ def explain_command(file: str, secrets_path: str | None, repo: str | None, as_js
     tenant = tenant_for(repo, secrets_path, settings=Settings.from_env())
     loaded, problems = checked(file, tenant)
     plans = [compiled.plan for compiled in compile_all(loaded, tenant)]
-    report = explain_plans(file, plans, problems, cache=Settings.from_env().cache)
+    settings = Settings.from_env()
+    report = explain_plans(file, plans, problems, cache=settings.cache,
+                           plugins=CredentialPlugins.from_settings(settings.credentials))
     if as_json:
         echo_json(report)
     else:

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import echo_json, print_listing, quiet_option, show_once
 from pipeline_queue.errors import StoreError, UsageError
 from pipeline_queue.settings import Settings
 
@@ -106,7 +104,9 @@ def repo_group() -> None:
 @click.option("--clone-url", default="", help="Where its code is cloned from (https://, ssh:// or user@host:path).")
 @click.option("--config-path", default=None, help="Its pipeline file. Default: .drone.yml.")
 @click.option("--namespace", default="", help="The Kubernetes namespace its builds run in. Default: PQ_NAMESPACE.")
-def add_command(slug: str, trusted: bool, clone_url: str, config_path: str | None, namespace: str) -> None:
+@quiet_option("Print only the webhook secret.")
+def add_command(slug: str, trusted: bool, clone_url: str, config_path: str | None, namespace: str,
+                quiet: bool) -> None:
     """Register OWNER/NAME with a new webhook secret, printed this once."""
     from pipeline_queue.store import add_repository, validate_slug
     from pipeline_queue.vault.repository import seal_webhook_secret
@@ -119,16 +119,17 @@ def add_command(slug: str, trusted: bool, clone_url: str, config_path: str | Non
     with place.transaction() as session:
         add_repository(session, slug, trusted=trusted, clone_url=clone_url, namespace=namespace,
                        webhook_secret=sealed, **options)
-    click.echo(f"repository {slug} registered{' (trusted)' if trusted else ''}")
-    click.echo(f"webhook secret: {webhook_secret}")
-    click.echo("The webhook secret is shown only now: give it to your git host's webhook "
-               f"(`pipeline-queue repo show {slug} --webhook-secret` reads it again).")
+    show_once(webhook_secret, label="webhook secret", quiet=quiet,
+              before=f"repository {slug} registered{' (trusted)' if trusted else ''}",
+              after="The webhook secret is shown only now: give it to your git host's webhook "
+                    f"(`pipeline-queue repo show {slug} --webhook-secret` reads it again).")
 
 
 @repo_group.command("list")
 @click.option("--all", "include_unregistered", is_flag=True, help="Also repositories only local builds created.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list.")
-def list_command(include_unregistered: bool, as_json: bool) -> None:
+@quiet_option("Print only the names, one a line.")
+def list_command(include_unregistered: bool, as_json: bool, quiet: bool) -> None:
     """Registered repositories, by name."""
     from pipeline_queue.store import list_repositories
     from pipeline_queue.store.documents import repository_row
@@ -137,13 +138,9 @@ def list_command(include_unregistered: bool, as_json: bool) -> None:
     with place.transaction() as session:
         rows = [repository_row(record)
                 for record in list_repositories(session, include_unregistered=include_unregistered)]
-    if as_json:
-        echo_json(rows)
-        return
-    table = Table(*LIST_KEYS[:-2])
-    for row in rows:
-        table.add_row(*(_cell(row[key], place) if key == "namespace" else str(row[key]) for key in LIST_KEYS[:-2]))
-    Console(soft_wrap=True, highlight=False).print(table)
+    print_listing(rows, as_json=as_json, quiet=quiet, columns=LIST_KEYS[:-2],
+                  cells=lambda row: [_cell(row[key], place) if key == "namespace" else str(row[key])
+                                     for key in LIST_KEYS[:-2]])
 
 
 def _cell(namespace: str, place: Place) -> str:
@@ -190,9 +187,10 @@ def _print_repository(document: dict[str, Any], place: Place) -> None:
 @click.option("--config-path", default=None, help="Its pipeline file.")
 @click.option("--namespace", default=None, help="Its builds' Kubernetes namespace; '' means PQ_NAMESPACE.")
 @click.option("--webhook-secret-file", type=click.Path(dir_okay=False), help="A file holding a new webhook secret.")
+@quiet_option("Print nothing.")
 def update_command(
     slug: str, trusted: bool | None, clone_url: str | None, config_path: str | None, namespace: str | None,
-    webhook_secret_file: str | None,
+    webhook_secret_file: str | None, quiet: bool,
 ) -> None:
     """Change the given settings of OWNER/NAME; the others stay."""
     from pipeline_queue.store import update_repository, validate_slug
@@ -209,7 +207,8 @@ def update_command(
         raise UsageError("nothing to change: give at least one option (see `pipeline-queue repo update --help`)")
     with place.transaction() as session:
         update_repository(session, slug, **changes)
-    click.echo(f"repository {slug} updated: {', '.join(name.replace('_', ' ') for name in changes)}")
+    if not quiet:
+        click.echo(f"repository {slug} updated: {', '.join(name.replace('_', ' ') for name in changes)}")
 
 
 def _webhook_secret(path: str) -> str:
@@ -224,13 +223,16 @@ def _webhook_secret(path: str) -> str:
 
 @repo_group.command("remove")
 @click.argument("slug", metavar="OWNER/NAME")
-def remove_command(slug: str) -> None:
+@quiet_option("Print nothing.")
+def remove_command(slug: str, quiet: bool) -> None:
     """Unregister OWNER/NAME: its secrets and webhook secret are deleted, its finished builds kept."""
     from pipeline_queue.store import remove_repository
 
     place = Place.resolve()
     with place.transaction() as session:
         removed = remove_repository(session, slug)
+    if quiet:
+        return
     kept = "it had no builds"
     if removed.builds_kept:
         kept = f"its {removed.builds_kept} finished build(s) are kept, shown as unregistered"

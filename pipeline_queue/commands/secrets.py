@@ -9,10 +9,8 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import print_listing, quiet_option
 from pipeline_queue.commands.repos import MAX_VALUE, Place, read_limited
 from pipeline_queue.errors import UsageError
 from pipeline_queue.vocabulary import MIN_MASKED
@@ -29,7 +27,8 @@ def secret_group() -> None:
 @click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
               help="Read the value from this file (as is). Default: standard input (one trailing newline dropped).")
 @click.option("--allow-pull-request", is_flag=True, help="Pull-request builds get it too (by default they do not).")
-def add_command(repo: str, name: str, from_file: str | None, allow_pull_request: bool) -> None:
+@quiet_option("Print nothing (warnings still go to standard error).")
+def add_command(repo: str, name: str, from_file: str | None, allow_pull_request: bool, quiet: bool) -> None:
     """Add SECRET to OWNER/NAME, or replace its value and flag; the value is read, never given as an argument."""
     from pipeline_queue.store import put_secret, validate_secret_name, validate_slug
     from pipeline_queue.vault.repository import seal_secret
@@ -45,7 +44,8 @@ def add_command(repo: str, name: str, from_file: str | None, allow_pull_request:
     with place.transaction() as session:
         put = put_secret(session, repo, name, ciphertext=sealed, allow_pull_request=allow_pull_request)
     for_pull_requests = "; pull requests get it" if allow_pull_request else ""
-    click.echo(f"secret {name!r} of {repo} {'added' if put.created else 'replaced'}{for_pull_requests}")
+    if not quiet:
+        click.echo(f"secret {name!r} of {repo} {'added' if put.created else 'replaced'}{for_pull_requests}")
 
 
 def read_value(path: str | None) -> str:
@@ -56,7 +56,8 @@ def read_value(path: str | None) -> str:
     except UnicodeDecodeError:
         raise UsageError("the secret value is not UTF-8 text") from None
     if not value:
-        raise UsageError("the secret value is empty: nothing to store")
+        raise UsageError("the secret value is empty: nothing to store (give it on standard input, or with "
+                         "--from-file FILE)")
     return value
 
 
@@ -73,7 +74,8 @@ def _standard_input() -> bytes:
 @secret_group.command("list")
 @click.argument("repo", metavar="OWNER/NAME")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list.")
-def list_command(repo: str, as_json: bool) -> None:
+@quiet_option("Print only the names, one a line.")
+def list_command(repo: str, as_json: bool, quiet: bool) -> None:
     """The secrets of OWNER/NAME: names, whether pull requests get them, dates; never a value."""
     from pipeline_queue.store import list_secrets
 
@@ -83,25 +85,22 @@ def list_command(repo: str, as_json: bool) -> None:
              "created": secret.created.isoformat(), "updated": secret.updated.isoformat()}
             for secret in list_secrets(session, repo)
         ]
-    if as_json:
-        echo_json(rows)
-        return
-    table = Table("name", "allow_pull_request", "created", "updated")
-    for row in rows:
-        table.add_row(*(str(row[key]) for key in ("name", "allow_pull_request", "created", "updated")))
-    Console(soft_wrap=True, highlight=False).print(table)
+    keys = ("name", "allow_pull_request", "created", "updated")
+    print_listing(rows, as_json=as_json, quiet=quiet, columns=keys, cells=lambda row: [str(row[key]) for key in keys])
 
 
 @secret_group.command("remove")
 @click.argument("repo", metavar="OWNER/NAME")
 @click.argument("name", metavar="SECRET")
-def remove_command(repo: str, name: str) -> None:
+@quiet_option("Print nothing.")
+def remove_command(repo: str, name: str, quiet: bool) -> None:
     """Delete SECRET of OWNER/NAME."""
     from pipeline_queue.store import remove_secret
 
     with Place.resolve().transaction() as session:
         remove_secret(session, repo, name)
-    click.echo(f"secret {name!r} of {repo} removed")
+    if not quiet:
+        click.echo(f"secret {name!r} of {repo} removed")
 
 
 @secret_group.command("rotate-key")

@@ -7,11 +7,8 @@ nowhere else: the store keeps only its digest, so a lost token is revoked and ma
 from __future__ import annotations
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from pipeline_queue.commands.common import echo_json
+from pipeline_queue.commands.common import print_listing, quiet_option, show_once
 from pipeline_queue.commands.repos import Place
 from pipeline_queue.errors import StoreError
 
@@ -28,22 +25,24 @@ def token_group() -> None:
 @click.argument("name")
 @click.option("--read-only", is_flag=True, help="May read builds, logs and repositories, not cancel, approve "
               "or restart builds.")
-def create_command(name: str, read_only: bool) -> None:
+@quiet_option("Print only the token.")
+def create_command(name: str, read_only: bool, quiet: bool) -> None:
     """Make a token called NAME (letters, digits, '.', '_', '-') and print it this once."""
     from pipeline_queue.store.tokens import create_token, validate_token_name
 
     validate_token_name(name)
     with Place.resolve().transaction() as session:
         token = create_token(session, name, read_only=read_only)
-    click.echo(f"token {name} created{' (read-only)' if read_only else ''}")
-    click.echo(f"token: {token}")
-    click.echo("The token is shown only now (only its digest is kept): store it where your secrets live. "
-               "Send it with every API request as the header `Authorization: Bearer <token>`.")
+    show_once(token, label="token", quiet=quiet, before=f"token {name} created{' (read-only)' if read_only else ''}",
+              after="The token is shown only now (only its digest is kept): store it where your secrets live. "
+                    "Send it with every API request as the header `Authorization: Bearer <token>`, or paste it into "
+                    "the sign-in page of `pipeline-queue serve`.")
 
 
 @token_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list.")
-def list_command(as_json: bool) -> None:
+@quiet_option("Print only the names, one a line.")
+def list_command(as_json: bool, quiet: bool) -> None:
     """Every token by name, with when it was made and last used (never the token)."""
     from pipeline_queue.store.tokens import list_tokens
 
@@ -51,18 +50,14 @@ def list_command(as_json: bool) -> None:
         records = list_tokens(session)
     rows = [{"name": record.name, "read_only": record.read_only, "created": record.created.isoformat(),
              "last_used": record.last_used.isoformat() if record.last_used else None} for record in records]
-    if as_json:
-        echo_json(rows)
-        return
-    table = Table("name", "read only", "created", "last used")
-    for row in rows:
-        table.add_row(*(Text(str(row[key] if row[key] is not None else "never")) for key in LIST_KEYS))
-    Console(soft_wrap=True, highlight=False).print(table)
+    print_listing(rows, as_json=as_json, quiet=quiet, columns=("name", "read only", "created", "last used"),
+                  cells=lambda row: [str(row[key] if row[key] is not None else "never") for key in LIST_KEYS])
 
 
 @token_group.command("revoke")
 @click.argument("name")
-def revoke_command(name: str) -> None:
+@quiet_option("Print nothing.")
+def revoke_command(name: str, quiet: bool) -> None:
     """Delete the token called NAME: requests carrying it are refused (401) from now on."""
     from pipeline_queue.store.tokens import revoke_token
 
@@ -70,4 +65,5 @@ def revoke_command(name: str) -> None:
         revoked = revoke_token(session, name)
     if not revoked:
         raise StoreError(f"there is no token named {name!r} (see `pipeline-queue token list`)")
-    click.echo(f"token {name} revoked: requests carrying it now get 401")
+    if not quiet:
+        click.echo(f"token {name} revoked: requests carrying it now get 401")
