@@ -110,3 +110,15 @@ class VaultError(PipelineQueueError):
     """
 
     exit_code = 1
+
+
+class CredentialPluginError(PipelineQueueError):
+    """A registry credential plugin (Drone's HTTP registry extension, a kubelet credential provider, Amazon ECR) did
+    not answer, or answered something unusable. The message names the plugin and the image, never a credential."""
+
+    exit_code = 1
+
+
+class ProviderConfigError(UsageError):
+    """`PQ_CREDENTIAL_PROVIDER_CONFIG` is not a kubelet CredentialProviderConfig pipeline-queue can use; the message
+    names the file and the field."""

@@ -115,6 +115,27 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class CredentialsConfig:
+    """Registry credential plugins: where the worker gets pull credentials no `config.json` secret can hold."""
+
+    plugin_endpoint: str = ""
+    """`PQ_REGISTRY_PLUGIN_ENDPOINT`: the URL of a Drone registry extension, asked (a signed POST) for every stage
+    when it starts; empty means none. Default: empty."""
+
+    plugin_secret: str = field(default="", repr=False)
+    """`PQ_REGISTRY_PLUGIN_SECRET`: the secret shared with that extension, which signs each request. Never shown.
+    Default: empty (required with an endpoint)."""
+
+    provider_config: Path | None = None
+    """`PQ_CREDENTIAL_PROVIDER_CONFIG`: a kubelet CredentialProviderConfig file (or a directory of them) naming the
+    kubelet credential providers to run; unset means none. Default: unset."""
+
+    provider_bin_dir: Path | None = None
+    """`PQ_CREDENTIAL_PROVIDER_BIN_DIR`: the directory holding those providers' executables (required with a config).
+    Default: unset."""
+
+
+@dataclass(frozen=True)
 class VaultConfig:
     """Repository secrets at rest (`pipeline_queue.vault`)."""
 
@@ -165,6 +186,7 @@ class Settings:
     cache: CacheConfig = field(default_factory=CacheConfig)
     vault: VaultConfig = field(default_factory=VaultConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
 
     def compiler_settings(self) -> CompilerSettings:
         """What of these settings shapes every compiled stage."""
@@ -206,6 +228,7 @@ class Settings:
             vault=VaultConfig(secret_key=env.get("PQ_SECRET_KEY", "")),
             http=HttpConfig(host=env.get("PQ_HTTP_HOST", "").strip() or HttpConfig.host,
                             port=_port(env, "PQ_HTTP_PORT")),
+            credentials=_credentials(env),
         )
 
 
@@ -214,6 +237,23 @@ def _guard_mode(env: Mapping[str, str]) -> CacheGuardMode:
         return CacheGuardMode.parse(env.get("PQ_CACHE_GUARD", ""))
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _credentials(env: Mapping[str, str]) -> CredentialsConfig:
+    endpoint, secret = env.get("PQ_REGISTRY_PLUGIN_ENDPOINT", "").strip(), env.get("PQ_REGISTRY_PLUGIN_SECRET", "")
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise UsageError(f"PQ_REGISTRY_PLUGIN_ENDPOINT: expected an http:// or https:// URL, got {endpoint!r}")
+    if endpoint and not secret:
+        raise UsageError("PQ_REGISTRY_PLUGIN_SECRET: required with PQ_REGISTRY_PLUGIN_ENDPOINT (the plugin checks "
+                         "every request's signature)")
+    config, bin_dir = env.get("PQ_CREDENTIAL_PROVIDER_CONFIG", "").strip(), env.get(
+        "PQ_CREDENTIAL_PROVIDER_BIN_DIR", "").strip()
+    if config and not bin_dir:
+        raise UsageError("PQ_CREDENTIAL_PROVIDER_BIN_DIR: required with PQ_CREDENTIAL_PROVIDER_CONFIG (where the "
+                         "providers' executables are)")
+    return CredentialsConfig(plugin_endpoint=endpoint, plugin_secret=secret,
+                             provider_config=Path(config) if config else None,
+                             provider_bin_dir=Path(bin_dir) if bin_dir else None)
 
 
 def _pull(env: Mapping[str, str]) -> PullSettings:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_queue.errors import UsageError
-from pipeline_queue.settings import Settings
+from pipeline_queue.settings import CredentialsConfig, Settings
 
 
 def test_defaults_work_on_one_machine():
@@ -37,7 +37,10 @@ def test_values_are_read_from_the_environment():
 @pytest.mark.parametrize(
     "env, where",
     [({"PQ_PULL_ALLOWED": "Sometimes"}, "PQ_PULL_ALLOWED"), ({"PQ_STAGE_TIMEOUT": "soon"}, "PQ_STAGE_TIMEOUT"),
-     ({"PQ_CACHE_GUARD": "panic"}, "PQ_CACHE_GUARD")],
+     ({"PQ_CACHE_GUARD": "panic"}, "PQ_CACHE_GUARD"),
+     ({"PQ_REGISTRY_PLUGIN_ENDPOINT": "plugin.example.com"}, "PQ_REGISTRY_PLUGIN_ENDPOINT"),
+     ({"PQ_REGISTRY_PLUGIN_ENDPOINT": "http://plugin.example.com"}, "PQ_REGISTRY_PLUGIN_SECRET: required"),
+     ({"PQ_CREDENTIAL_PROVIDER_CONFIG": "/etc/pq/providers.yaml"}, "PQ_CREDENTIAL_PROVIDER_BIN_DIR: required")],
 )
 def test_bad_values_name_the_variable(env, where):
     with pytest.raises(UsageError, match=where):
@@ -53,3 +56,13 @@ def test_cache_guard_settings():
     assert cache.guard == "enforce" and cache.probe_anonymous is True
     assert cache.private_registries == ("registry.example.com", "*.corp.example.com")
     assert cache.public_registries == ("docker.io",)
+
+
+def test_registry_credential_plugin_settings():
+    endpoint, config, bin_dir = "https://plugin.example.com/registry", "/etc/pq/providers.yaml", "/opt/providers"
+    credentials = Settings.from_env({"PQ_REGISTRY_PLUGIN_ENDPOINT": endpoint, "PQ_REGISTRY_PLUGIN_SECRET": "s3cret-9",
+                                     "PQ_CREDENTIAL_PROVIDER_CONFIG": config,
+                                     "PQ_CREDENTIAL_PROVIDER_BIN_DIR": bin_dir}).credentials
+    assert credentials == CredentialsConfig(plugin_endpoint=endpoint, plugin_secret="s3cret-9",
+                                            provider_config=Path(config), provider_bin_dir=Path(bin_dir))
+    assert "s3cret-9" not in repr(credentials) and Settings.from_env({}).credentials == CredentialsConfig()

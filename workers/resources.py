@@ -1,5 +1,5 @@
 """What a worker process opens once and keeps: the database engine, the Kubernetes client, the Redis client
-of the node-cache index and the cache guard that reads it.
+of the node-cache index, the cache guard that reads it, and the registry credential plugins (with their caches).
 
 They are made after the fork (on `worker_process_init`), never inherited from the parent: a database
 connection or an HTTP pool shared across a fork would interleave two processes' bytes.
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline_queue import keys, metrics, store
 from pipeline_queue.broker import RedisClient, redis_client
 from pipeline_queue.cache.service import CacheGuard
+from pipeline_queue.credentials.plugins import CredentialPlugins
 from pipeline_queue.kube import Kube, make_api_client
 from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.settings import Settings
@@ -42,6 +43,7 @@ class WorkerResources:
         self._kube: Kube | None = None
         self._redis: RedisClient | None = None
         self._guard: CacheGuard | None = None
+        self._plugins: CredentialPlugins | None = None
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -75,6 +77,12 @@ class WorkerResources:
             self._guard = CacheGuard(self.settings.cache, redis=self.redis(), prefix=self.prefix)
         return self._guard
 
+    def credential_plugins(self) -> CredentialPlugins:
+        """Made once per process: ECR tokens and providers' answers are kept here (never beyond the process)."""
+        if self._plugins is None:
+            self._plugins = CredentialPlugins.from_settings(self.settings.credentials)
+        return self._plugins
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -82,7 +90,7 @@ class WorkerResources:
             self._kube.close()
         if self._redis is not None:
             self._redis.close()
-        self._engine = self._kube = self._redis = self._guard = None
+        self._engine = self._kube = self._redis = self._guard = self._plugins = None
 
 
 _PER_PROCESS: dict[int, WorkerResources] = {}

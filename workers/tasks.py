@@ -49,7 +49,8 @@ def advance(task: Task, stage_id: int) -> None:
     if not may_start(sessions, int(stage_id)):
         return
     result = advance_stage(int(stage_id), sessions=sessions, kube=resources.kube(), settings=task.app.settings,
-                           cache=resources.cache_guard(), seen=resources.seen_pods())
+                           cache=resources.cache_guard(), seen=resources.seen_pods(),
+                           plugins=resources.credential_plugins())
     if not result.finished and result.retry_after is not None:
         _look_again(task, int(stage_id), after=result.retry_after)
     if result.finished:

@@ -25,6 +25,7 @@ def image_matches(keyring: Keyring, image: ImageRef) -> list[Match]:
     return list(keyring.lookup_ref(image))
 
 
-def sources(matches: Sequence[Match]) -> tuple[CredentialSource, ...]:
-    """Where each credential came from, for people: secret, registry key and username, no password."""
-    return tuple(CredentialSource(secret=match.source, key=match.key, username=match.username) for match in matches)
+def sources(matches: Sequence[Match], *, plugin: bool = False) -> tuple[CredentialSource, ...]:
+    """Where each credential came from, for people: secret (or plugin), registry key and username, no password."""
+    return tuple(CredentialSource(secret=match.source, key=match.key, username=match.username, plugin=plugin)
+                 for match in matches)

@@ -92,6 +92,11 @@ def pull_secret_name(stage: str, step: str) -> str:
     return f"{PREFIX}-{stage}-{step}-pull"
 
 
+def plugin_secret_name(stage: str, step: str) -> str:
+    """The pull Secret of the credentials registry plugins gave a step when its stage started."""
+    return f"{PREFIX}-{stage}-{step}-plugin"
+
+
 def service_name(stage: str, step: str) -> str:
     """The Service of a service: named for its stage, so two builds of one pipeline never share one."""
     return f"{PREFIX}-{stage}-{step}"

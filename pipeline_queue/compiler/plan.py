@@ -33,10 +33,18 @@ class CredentialSource:
     """Where one registry credential of a step comes from: never the password."""
 
     secret: str
-    """The `image_pull_secrets` entry (repository secret) holding it."""
+    """The `image_pull_secrets` entry (repository secret) holding it; for a plugin's credential, the plugin
+    (`plugin: ecr`, `plugin: http`, `provider: NAME`)."""
     key: str
-    """The registry key in that config.json, as written."""
+    """The registry key in that config.json (or in the plugin's answer), as written."""
     username: str = ""
+    plugin: bool = False
+    """Issued by a registry credential plugin when the stage started, not read from a secret."""
+
+    @property
+    def origin(self) -> str:
+        """The source as people read it: `secret 'dockerconfig'`, `plugin: ecr`."""
+        return self.secret if self.plugin else f"secret {self.secret!r}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,10 @@ class StepPlan:
     pod: dict[str, Any]
     pull_secret: str = ""
     """The name of the step's dockerconfigjson Secret, or "" when the image needs no credentials."""
+    plugin_pull_secret: str = ""
+    """The name of the dockerconfigjson Secret of the credentials plugins gave the step when its stage started."""
+    credentials_error: str = ""
+    """Why a registry credential plugin that should have served the step's image did not: the step errors with it."""
     service: dict[str, Any] | None = None
     """A service's own headless Service (named for its stage: `pq-<stage>-<step>`)."""
     host: str = ""
@@ -99,6 +111,8 @@ class StagePlan:
     upstream: UpstreamPolicy = field(default_factory=UpstreamPolicy)
     """From the pipeline's `trigger.status`: whether it runs after its upstream stages passed or failed."""
     warnings: tuple[str, ...] = ()
+    plugins_asked: bool = False
+    """Whether a worker asked the registry credential plugins for the stage's images (once, before its first pods)."""
 
     @property
     def all_steps(self) -> tuple[StepPlan, ...]:

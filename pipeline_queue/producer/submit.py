@@ -27,8 +27,8 @@ from pipeline_queue.settings import Settings
 from pipeline_queue.spec import LoadedFile, has_errors, lint, load_file, load_text
 from pipeline_queue.spec.loader import read_pipeline_file
 from pipeline_queue.store import BuildDetail, BuildRecord, NewBuild, NewStage, create_build
-from pipeline_queue.store.stages import plan_new_stage
 from pipeline_queue.store.stage_secrets import seal_stage_secrets
+from pipeline_queue.store.stages import plan_new_stage
 from pipeline_queue.vault.cipher import KeyRing
 from pipeline_queue.vault.keys import load_key_ring
 from pipeline_queue.vault.stages import seal_stage

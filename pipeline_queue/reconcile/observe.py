@@ -86,7 +86,7 @@ def pull_error(
         names = ", ".join(image_pull_secrets) or "none"
         return (f"image {step.image.familiar} could not be pulled: no credentials for {step.image.registry} "
                 f"(image_pull_secrets: {names}); {kubelet}")
-    sources = ", ".join(f"secret {c.secret!r} (registry {c.key}, user {c.username or '?'})" for c in step.credentials)
+    sources = ", ".join(f"{c.origin} (registry {c.key}, user {c.username or '?'})" for c in step.credentials)
     if any(hint in message.lower() for hint in _AUTH_HINTS):
         refused = f"{step.image.registry} refused the credentials from {sources}"
         return f"image {step.image.familiar} could not be pulled: {refused}; {kubelet}"

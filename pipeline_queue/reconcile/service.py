@@ -18,11 +18,13 @@ from pipeline_queue.cache.guard import GuardView
 from pipeline_queue.cache.service import CacheGuard
 from pipeline_queue.compiler.conditions import BuildFacts
 from pipeline_queue.compiler.plan import StagePlan
+from pipeline_queue.credentials.plugins import CredentialPlugins
 from pipeline_queue.errors import VaultError
 from pipeline_queue.kube import Kube, KubeError, TransientKubeError
 from pipeline_queue.kube.seen import SeenPods
 from pipeline_queue.kube.stage import delete_stage_objects
 from pipeline_queue.reconcile.apply import Applier, Outcome, StageContext, StageSecrets
+from pipeline_queue.reconcile.plugins import ask_plugins
 from pipeline_queue.reconcile.state import Decision, StageView, Timeouts, decide
 from pipeline_queue.settings import Settings
 from pipeline_queue.store import (
@@ -74,14 +76,17 @@ def advance_stage(
     now: Callable[[], datetime] = utcnow,
     cache: CacheGuard | None = None,
     seen: SeenPods | None = None,
+    plugins: CredentialPlugins | None = None,
 ) -> AdvanceResult:
     """Move stage `stage_id` on as far as it can go now, and say what happened; `cache` guards step pods
     against running private images from a node's cache (None: no guard); `seen` is the pod watch's view of the
-    stage's pods, read instead of listing them while a watcher keeps it (None: pods are listed)."""
+    stage's pods, read instead of listing them while a watcher keeps it (None: pods are listed); `plugins` are the
+    registry credential plugins asked before the stage's first pods (None: none)."""
     created: list[str] = []
     recorded: list[str] = []
     for _ in range(MAX_PASSES):
-        read = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache, seen=seen)
+        read = _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache, seen=seen,
+                     plugins=plugins)
         if isinstance(read, AdvanceResult):
             return _merge(read, created, recorded)
         view, context = read
@@ -98,10 +103,11 @@ def advance_stage(
 
 def _read(
     stage_id: int, *, sessions: sessionmaker[Session], kube: Kube, settings: Settings, now: Callable[[], datetime],
-    cache: CacheGuard | None, seen: SeenPods | None,
+    cache: CacheGuard | None, seen: SeenPods | None, plugins: CredentialPlugins | None = None,
 ) -> tuple[StageView, StageContext] | AdvanceResult:
     """The stage, its build, its pods and what the cache guard needs (read in that order: a step recorded
-    running has a pod to list, and the guard judges the pods it sees)."""
+    running has a pod to list, and the guard judges the pods it sees). A stage whose registry credential plugins
+    were not asked yet has them asked first, and is read again."""
     with sessions.begin() as session:
         stage = get_stage(session, stage_id)
         if stage is None:
@@ -114,6 +120,10 @@ def _read(
         build = get_build_record(session, stage.build_id)
         secrets = _stage_secrets(session, stage_id, plan, settings=settings)
     assert build is not None  # a stage cannot outlive its build
+    if plugins is not None and not stage.status.terminal and not build.cancel_requested and plugins.wanted(plan):
+        ask_plugins(stage_id, plan, build, sessions=sessions, plugins=plugins, settings=settings)
+        # Once more (without asking again): the plan now names each step's plugin credentials, the guard judges them.
+        return _read(stage_id, sessions=sessions, kube=kube, settings=settings, now=now, cache=cache, seen=seen)
     context = StageContext(stage_id=stage_id, build_id=build.id, repo=build.repo,
                            step_ids={step.name: step.id for step in stage.steps}, secrets=secrets)
     pods: dict[str, dict[str, Any]] = {}

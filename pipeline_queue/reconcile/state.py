@@ -270,7 +270,10 @@ def _start_ready(view: StageView, seen: Mapping[str, PodView], statuses: dict[st
 def _create(view: StageView, step: StepPlan, *, node: str, deadline: int,
             aliases: tuple[tuple[str, str], ...]) -> list[Action]:
     """The step's creation as the guard allows it: a finding first when there is a risk, then the pod (with
-    the enforced pull policy) or, when blocked, the step's refusal."""
+    the enforced pull policy) or, when blocked, the step's refusal. A step whose registry credential plugin did
+    not answer errors instead, before any pod exists."""
+    if step.credentials_error:
+        return [RecordStep(step.name, Status.ERROR, error=step.credentials_error)]
     decision = decide_step(step, view.guard)
     actions: list[Action] = []
     if decision.finding_kind is not None:

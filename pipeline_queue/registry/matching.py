@@ -146,6 +146,11 @@ def urls_match(glob: str, target: str) -> bool:
     return target_url is not None and _urls_match(_parse_schemeless(glob), target_url)
 
 
+def parses_as_url(text: str) -> bool:
+    """Whether ParseSchemelessURL accepts `text`: the kubelet's check of a credential provider's matchImages."""
+    return _parse_schemeless(text) is not None
+
+
 def is_default_registry_match(image: str) -> bool:
     """The kubelet's isDefaultRegistryMatch: whether a repository name is pulled from Docker Hub."""
     first, slash, _ = image.partition("/")

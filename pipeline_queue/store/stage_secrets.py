@@ -39,3 +39,14 @@ def mark_published(session: Session, stage_id: int) -> None:
 def drop_stage_secrets(session: Session, stage_id: int) -> None:
     """Forget the stage's Secrets: its objects are gone, nothing of them is kept beyond the stage."""
     session.execute(sa.delete(StageSecrets).where(StageSecrets.stage_id == stage_id))
+
+
+def reseal_stage_secrets(session: Session, stage_id: int, ciphertext: bytes) -> None:
+    """Replace the stage's sealed Secrets (by then with its plugins' pull Secrets among them), to be published again
+    before its next pods: what was published already is created once, the new ones join it."""
+    row = session.get(StageSecrets, stage_id, populate_existing=True)
+    if row is None:
+        seal_stage_secrets(session, stage_id, ciphertext)
+        return
+    update_rows(session, sa.update(StageSecrets).where(StageSecrets.stage_id == stage_id)
+                .values(ciphertext=ciphertext, published=False))

@@ -1,4 +1,5 @@
-"""Stages: read one with its steps, start it, finish it, list the unfinished ones, set a pending one's plan.
+"""Stages: read one with its steps, start it, finish it, list the unfinished ones, set a pending one's plan, and
+record the plan again once its registry credential plugins answered.
 
 A stage row changes only through a compare-and-set on its `version`, so two workers advancing
 the same stage can never both apply a change they each decided on from the same reading.
@@ -198,3 +199,30 @@ def _step_row(stage_id: int, step: StepPlan) -> Step:
         detach=step.detach,
         ignore_failure=step.ignore_failure,
     )
+
+
+_PLAN_ATTEMPTS = 5
+"""Writers of a stage row are few (start, finish, this): a handful of compare-and-set attempts always settles it."""
+
+
+def record_plugin_plan(session: Session, stage_id: int, plan: StagePlan) -> bool:
+    """Store a running stage's plan once the registry credential plugins answered (its steps' credential sources
+    among it, never a value) and the first source of each step that had none; False when there is nothing to do:
+    the stage finished, or another worker recorded its plugins' answer first (whose plan is then the one kept)."""
+    for _ in range(_PLAN_ATTEMPTS):
+        stage = _require(session, stage_id)
+        if stage.status.terminal or stage.plan.get("plugins_asked"):
+            return False
+        if _compare_and_set(session, stage, {"plan": plan.to_json()}, expected_version=None):
+            _record_first_sources(session, stage, plan)
+            return True
+    raise StaleStateError(f"stage {stage_id} kept changing while its plugin credentials were recorded; read it again")
+
+
+def _record_first_sources(session: Session, stage: StageRecord, plan: StagePlan) -> None:
+    for record in stage.steps:
+        credentials = plan.step(record.name).credentials
+        if record.credential_source is None and credentials:
+            first = credentials[0]
+            update_rows(session, sa.update(Step).where(Step.id == record.id).values(
+                credential_secret=first.secret, credential_registry=first.key, credential_username=first.username))

@@ -147,7 +147,7 @@ def _redis(tmp: Path) -> tuple[str, redis.Redis, bool]:
 
 
 def _worker(url: str, prefix: str, *, data_dir: Path, cluster: DevCluster, namespace: str,
-            log: Path) -> subprocess.Popen[bytes]:
+            log: Path, variables: dict[str, str]) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "PQ_DATA_DIR": str(data_dir),
@@ -155,6 +155,7 @@ def _worker(url: str, prefix: str, *, data_dir: Path, cluster: DevCluster, names
         "PQ_NAMESPACE": namespace,
         "REDIS_URL": url,
         "PQ_TEST_KEY_PREFIX": prefix,
+        **variables,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tests.workers.testapp", "worker", "-Q", "control,default",
@@ -177,14 +178,27 @@ def stop_process_group(process: subprocess.Popen[bytes], *, timeout: float = 20.
 
 
 @pytest.fixture(scope="module")
-def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+def worker_variables() -> dict[str, str]:
+    """More environment for the module's worker process (`PQ_*` settings); a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def more_registries() -> str:
+    """More registries for the module's development cluster, as entries of the registries file (two-space indent)."""
+    return ""
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory: pytest.TempPathFactory, worker_variables: dict[str, str],
+                more_registries: str) -> Iterator[Environment]:
     tmp = tmp_path_factory.mktemp("end-to-end")
     url, client, embedded = _redis(tmp)
     prefix = f"pq-e2e-{uuid.uuid4().hex[:12]}:"
     data_dir = tmp / "data"
     store.migrate(store.database_url(data_dir=data_dir))
     engine = store.create_engine(store.database_url(data_dir=data_dir))
-    (tmp / "registries.yml").write_text(REGISTRIES)
+    (tmp / "registries.yml").write_text(REGISTRIES + more_registries)
     with DevCluster(nodes=2, registries=tmp / "registries.yml", data_dir=tmp / "cluster",
                     kubeconfig=tmp / "kubeconfig") as cluster:
         namespace = f"e2e-{uuid.uuid4().hex[:8]}"
@@ -199,7 +213,7 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environmen
         thread = threading.Thread(target=watcher.run, name="pod-watcher", daemon=True)
         thread.start()
         worker = _worker(url, prefix, data_dir=data_dir, cluster=cluster, namespace=namespace,
-                         log=tmp / "worker.log")
+                         log=tmp / "worker.log", variables=worker_variables)
         kube = Kube(make_api_client(cluster.kubeconfig_path))
         try:
             yield Environment(settings, store.session_factory(engine), kube, sender, tmp)
