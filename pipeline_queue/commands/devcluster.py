@@ -38,7 +38,9 @@ def devcluster_command(nodes: int, registries: str | None, kubeconfig: str, port
     kubeconfig_path = Path(kubeconfig)
     folder = Path(data_dir) if data_dir else kubeconfig_path.parent / "devcluster"
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for number in (signal.SIGINT, signal.SIGTERM):
+        # Installed, not inherited: a shell starting the command in the background leaves SIGINT ignored.
+        signal.signal(number, lambda *_: stop.set())
     cluster = DevCluster(nodes=nodes, registries=registries, port=port, data_dir=folder, kubeconfig=kubeconfig_path)
     try:
         with cluster:

@@ -24,6 +24,8 @@ class DevCluster:
     url: str
     token: str
     """The bearer token the API server requires, the one the kubeconfig carries (new at every start)."""
+    certificate_authority: bytes
+    """The PEM authority that signed the server's certificate (new at every start), also in the kubeconfig."""
     kubeconfig_path: Path
     store: Store
     data_dir: Path
@@ -38,6 +40,7 @@ class DevCluster:
         self.kubeconfig_path = Path(kubeconfig) if kubeconfig is not None else DEFAULT_PATH
         self.url = ""
         self.token = ""
+        self.certificate_authority = b""
         if self._given_dir is not None:
             self.data_dir = self._given_dir
         self._server: ApiServer | None = None
@@ -53,7 +56,9 @@ class DevCluster:
         self.token = secrets.token_urlsafe(32)
         self._server = ApiServer(self.store, data_dir=self.data_dir, token=self.token, port=self.port).start()
         self.url = self._server.url
-        write_kubeconfig(self.kubeconfig_path, server=self.url, token=self.token)
+        self.certificate_authority = self._server.certificate.authority
+        write_kubeconfig(self.kubeconfig_path, server=self.url, token=self.token,
+                         certificate_authority=self.certificate_authority)
         try:
             self._start_nodes()
         except BaseException:

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline_queue.devcluster.cluster import DevCluster
 from tests import polling
+from tests.devcluster.kubectl import Kubectl
 
 # No scheduler serves this name, so a pod that asks for it stays Pending and untouched, as on a real cluster.
 PARKED_SCHEDULER = "parked-scheduler"
@@ -23,6 +24,12 @@ def devcluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]
     base = tmp_path_factory.mktemp("devcluster")
     with DevCluster(nodes=2, data_dir=base / "data", kubeconfig=base / "kubeconfig") as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def kubectl(devcluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    """The real kubectl with the cluster's kubeconfig and a cache of the module's own."""
+    return Kubectl(kubeconfig=devcluster.kubeconfig_path, cache=tmp_path_factory.mktemp("kubectl-cache"))
 
 
 @pytest.fixture(scope="module")

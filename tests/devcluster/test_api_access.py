@@ -105,9 +105,12 @@ def test_a_write_without_the_token_is_refused_before_its_body_is_read(port, core
     assert "sneaky" not in [s.metadata.name for s in core.list_namespaced_secret("default").items]
 
 
-def test_a_client_without_the_token_gets_the_official_clients_401(devcluster):
+def test_a_client_without_the_token_gets_the_official_clients_401(devcluster, tmp_path):
+    authority = tmp_path / "ca.crt"
+    authority.write_bytes(devcluster.certificate_authority)
     configuration = kubernetes.client.Configuration()
     configuration.host = devcluster.url
+    configuration.ssl_ca_cert = str(authority)
     with kubernetes.client.ApiClient(configuration) as anonymous, \
             pytest.raises(kubernetes.client.ApiException) as refused:
         kubernetes.client.CoreV1Api(anonymous).list_namespace()
@@ -155,7 +158,7 @@ def test_a_request_without_a_host_header_is_400(port):
 
 # Bodies: media type -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("media", ["application/vnd.kubernetes.protobuf", "text/plain", "application/yaml"])
+@pytest.mark.parametrize("media", ["text/plain", "application/yaml"])
 @pytest.mark.parametrize("method", ["POST", "PUT"])
 def test_a_body_in_a_media_type_the_server_does_not_read_is_415(port, bearer, media, method):
     path = SECRETS if method == "POST" else f"{SECRETS}/some-secret"
@@ -163,7 +166,17 @@ def test_a_body_in_a_media_type_the_server_does_not_read_is_415(port, bearer, me
                          headers={**bearer, "Content-Type": media})
     assert (code, body["kind"], body["reason"]) == (415, "Status", "UnsupportedMediaType")
     assert body["message"] == ("the body of the request was in an unknown format - accepted media types include: "
-                               "application/json")
+                               "application/json, application/vnd.kubernetes.protobuf")
+
+
+def test_protobuf_is_read_only_for_the_kinds_kubectls_typed_clients_send(port, bearer):
+    code, _, body = send(port, "POST", "/api/v1/namespaces/default/pods", body=b"k8s\x00",
+                         headers={**bearer, "Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert (code, body["reason"]) == (415, "UnsupportedMediaType")
+    code, _, body = send(port, "POST", SECRETS, body=b'{"metadata": {}}',
+                         headers={**bearer, "Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert (code, body["reason"]) == (400, "BadRequest")
+    assert "not a protobuf message" in body["message"]
 
 
 def test_json_with_a_charset_or_no_content_type_at_all_is_read(port, bearer, namespace):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import stat
 
 import kubernetes
@@ -22,8 +23,8 @@ def test_core_api_lists_only_v1_and_no_groups(api):
 
 def test_resource_list_names_every_served_resource_with_scope_and_verbs(core):
     resources = {r.name: r for r in core.get_api_resources().resources}
-    for name in ("namespaces", "pods", "pods/status", "pods/log", "secrets", "persistentvolumeclaims",
-                 "services", "nodes", "nodes/status", "events"):
+    for name in ("namespaces", "pods", "pods/status", "pods/log", "secrets", "configmaps",
+                 "persistentvolumeclaims", "services", "nodes", "nodes/status", "events"):
         assert name in resources
     assert resources["pods"].namespaced and not resources["nodes"].namespaced
     assert resources["pods"].kind == "Pod"
@@ -38,8 +39,10 @@ def test_kubeconfig_is_private_and_points_at_the_server(devcluster):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     config = yaml.safe_load(path.read_text())
     assert config["current-context"] == "pipeline-queue-dev"
-    assert config["clusters"][0]["cluster"]["server"] == devcluster.url
-    assert devcluster.url.startswith("http://127.0.0.1:")
+    cluster = config["clusters"][0]["cluster"]
+    assert cluster["server"] == devcluster.url
+    assert devcluster.url.startswith("https://127.0.0.1:")
+    assert base64.b64decode(cluster["certificate-authority-data"]) == devcluster.certificate_authority
     _, active = kubernetes.config.list_kube_config_contexts(str(path))
     assert active["name"] == "pipeline-queue-dev"
 

@@ -64,7 +64,8 @@ def test_strict_field_validation_refuses_unknown_fields(raw, namespace):
     code, _, status = raw("POST", f"/api/v1/namespaces/{namespace}/pods", body=_pod(namespace, colour="blue"),
                           query={"fieldValidation": "Strict"})
     assert (code, status["reason"]) == (400, "BadRequest")
-    assert status["message"] == 'strict decoding error: unknown field "spec.colour"'
+    assert status["message"] == ('Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+                                 'unknown field "spec.colour"')
 
 
 def test_ignore_field_validation_drops_silently(raw, namespace):

@@ -9,7 +9,10 @@ from .resources import RESOURCES, VERBS, Resource
 
 SERVER_VERSION = {"major": "1", "minor": "37"}
 _SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "log": ["get"], "binding": ["create"],
-                      "finalize": ["update"]}
+                      "finalize": ["update"], "exec": ["create", "get"], "attach": ["create", "get"],
+                      "portforward": ["create", "get"], "proxy": ["create", "delete", "get", "patch", "update"]}
+_SUBRESOURCE_KINDS = {"binding": "Binding", "exec": "PodExecOptions", "attach": "PodAttachOptions",
+                      "portforward": "PodPortForwardOptions"}
 
 
 def _entry(info: Resource) -> dict[str, Any]:
@@ -18,11 +21,13 @@ def _entry(info: Resource) -> dict[str, Any]:
              "verbs": verbs}
     if info.short_names:
         entry["shortNames"] = list(info.short_names)
+    if info.categories:
+        entry["categories"] = list(info.categories)
     return entry
 
 
 def _subresource(info: Resource, sub: str) -> dict[str, Any]:
-    kind = "Binding" if sub == "binding" else info.kind
+    kind = _SUBRESOURCE_KINDS.get(sub, f"{info.kind}ProxyOptions" if sub == "proxy" else info.kind)
     return {"name": f"{info.name}/{sub}", "singularName": "", "namespaced": info.namespaced, "kind": kind,
             "verbs": _SUBRESOURCE_VERBS[sub]}
 

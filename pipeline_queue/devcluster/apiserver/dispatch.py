@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from . import discovery
-from .errors import method_not_supported, page_not_found
+from . import discovery, gnostic, openapi, tables
+from .errors import method_not_supported, not_supported, page_not_found
 from .handlers import Reply, Verbs
 from .logs import read_logs
+from .resources import STREAMING
 from .routes import Request
 from .store import Store
 from .watchhttp import Output, open_watch
@@ -45,6 +46,10 @@ class Dispatcher:
             return self._only(request, method="GET", run=lambda: read_logs(self.store, request, data_dir=self.data_dir))
         if route.subresource == "binding":
             return self._only(request, method="POST", run=lambda: self.verbs.bind(request))
+        if route.subresource in STREAMING:
+            assert route.resource is not None
+            self.verbs.get(request)  # a missing object is a 404 first, as on a real cluster
+            raise not_supported(route.resource.name, route.subresource, instead=STREAMING[route.subresource])
         return self._object(request)
 
     def _only(self, request: Request, *, method: str, run: Callable[[], Reply | Streamer]) -> Reply | Streamer:
@@ -55,9 +60,11 @@ class Dispatcher:
     def _collection(self, request: Request) -> Reply | Streamer:
         route, method = request.route, request.method
         if method == "GET":
-            if request.flag("watch") or route.legacy_watch:
-                return open_watch(self.store, request, bookmark_interval=self.bookmark_interval)
-            return self.verbs.list(request)
+            watching = request.flag("watch") or route.legacy_watch
+            rendering = tables.negotiate(request.accept, collection=not watching)
+            if watching:
+                return open_watch(self.store, request, bookmark_interval=self.bookmark_interval, rendering=rendering)
+            return _rendered(request, self.verbs.list(request), rendering)
         assert route.resource is not None
         if route.resource.namespaced and route.namespace is None:
             raise page_not_found()  # only list and watch span every namespace
@@ -70,7 +77,8 @@ class Dispatcher:
     def _object(self, request: Request) -> Reply:
         method, sub = request.method, request.route.subresource
         if method == "GET" and sub != "finalize":
-            return self.verbs.get(request)
+            rendering = tables.negotiate(request.accept, collection=False)
+            return _rendered(request, self.verbs.get(request), rendering)
         if method == "PUT":
             return self.verbs.update(request)
         if method == "PATCH" and sub != "finalize":
@@ -92,4 +100,28 @@ class Dispatcher:
         name = request.route.discovery
         if name == "health":
             return Reply(200, b"ok", content_type="text/plain")
+        if name.startswith("openapi"):
+            return _openapi(name, request)
         return Reply(200, documents[name]())
+
+
+def _rendered(request: Request, reply: Reply, rendering: tables.Rendering) -> Reply:
+    """A read in the form its Accept header asked for (a Table for kubectl get)."""
+    assert request.route.resource is not None
+    reply.body = tables.render(request.route.resource, reply.body, rendering,
+                               include=request.query.get("includeObject", ""))
+    return reply
+
+
+def _openapi(name: str, request: Request) -> Reply:
+    """The OpenAPI documents (JSON; v2 also as the protobuf client-go asks for)."""
+    if name == "openapi-v3":
+        return Reply(200, openapi.v3_root())
+    if name == "openapi-v3-api-v1":
+        return Reply(200, openapi.v3_document(), headers={"Cache-Control": "public, immutable"}
+                     if request.query.get("hash") == openapi.v3_hash() else {})
+    accept = request.accept.lower()
+    if gnostic.MEDIA_TYPE in accept or gnostic.REPLY_TYPE in accept:
+        return Reply(200, gnostic.v2_protobuf(), content_type=gnostic.REPLY_TYPE)
+    tables.negotiate(request.accept, collection=False)  # 406 unless JSON is acceptable
+    return Reply(200, openapi.v2_document())

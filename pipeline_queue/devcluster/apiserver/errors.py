@@ -156,6 +156,12 @@ def host_not_allowed(host: str, *, allowed: list[str]) -> ApiError:
                     f"{', '.join(allowed)}"))
 
 
+def not_supported(resource: str, subresource: str, *, instead: str) -> ApiError:
+    """400 for what a real cluster streams through a kubelet and this one cannot (exec, port-forward...)."""
+    return ApiError(400, "BadRequest", message=f"{resource}/{subresource} is not supported by the development "
+                    f"cluster: {instead}")
+
+
 def page_not_found() -> ApiError:
     return ApiError(404, "NotFound", message="the server could not find the requested resource",
                     details={"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]})

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import patch, schema
+from . import apply, patch, protobuf, schema
 from .deletion import check_propagation
 from .errors import ApiError, bad_request, conflict, method_not_supported, unsupported_media_type
 from .metadata import now
@@ -30,10 +30,14 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _json_body(request: Request) -> Any:
-    """The body as JSON; 415 for a media type this server does not read (protobuf, YAML, text), 400 for bad JSON."""
-    if request.content_type.split(";")[0].strip().lower() not in ("", JSON):
-        raise unsupported_media_type([JSON])
+def _json_body(request: Request, *, kind: str = "") -> Any:
+    """The body as JSON, decoded from protobuf where kubectl's typed clients send it for `kind`; 415 for a media
+    type this server does not read (YAML, text, protobuf of other kinds), 400 for a malformed body."""
+    media = request.content_type.split(";")[0].strip().lower()
+    if media == protobuf.MEDIA_TYPE and protobuf.decodable(kind):
+        return protobuf.decode(request.body)
+    if media not in ("", JSON):
+        raise unsupported_media_type([JSON] + ([protobuf.MEDIA_TYPE] if protobuf.decodable(kind) else []))
     try:
         return json.loads(request.body or b"{}")
     except (ValueError, RecursionError) as error:
@@ -89,7 +93,7 @@ class Verbs:
     def create(self, request: Request) -> Reply:
         _refuse_dry_run(request)
         info = _info(request)
-        obj, warnings = schema.conform(info.kind, _json_body(request),
+        obj, warnings = schema.conform(info.kind, _json_body(request, kind=info.kind),
                                        field_validation=request.query.get("fieldValidation", ""))
         meta = obj.setdefault("metadata", {})
         if info.namespaced:
@@ -113,7 +117,7 @@ class Verbs:
     def update(self, request: Request) -> Reply:
         _refuse_dry_run(request)
         info = _info(request)
-        obj, warnings = schema.conform(info.kind, _json_body(request),
+        obj, warnings = schema.conform(info.kind, _json_body(request, kind=info.kind),
                                        field_validation=request.query.get("fieldValidation", ""))
         _check_target(request, obj)
         return Reply(200, self.store.replace(info.name, obj, subresource=request.route.subresource),
@@ -134,8 +138,36 @@ class Verbs:
 
     def _patch_once(self, request: Request) -> Reply:
         info, route = _info(request), request.route
+        if request.content_type.split(";")[0].strip().lower() == apply.MEDIA_TYPE:
+            return self._apply(request)
         current = self.store.get(info.name, route.namespace, route.name or "")
         patched = patch.apply(request.content_type, info.kind, target=current, body=request.body)
+        return self._write_patched(request, current, patched)
+
+    def _apply(self, request: Request) -> Reply:
+        """Server-side apply: the object as the manager's configuration makes it, created when missing."""
+        info, route, query = _info(request), request.route, request.query
+        config = apply.parse(request.body)
+        schema.check_kind(info.kind, config)
+        warnings = schema.prune_unknown(info.kind, config, field_validation=query.get("fieldValidation", ""))
+        try:
+            current: dict[str, Any] | None = self.store.get(info.name, route.namespace, route.name or "")
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            current = None
+        applied = apply.apply(current, config, kind=info.kind, manager=query.get("fieldManager", ""),
+                              force=request.flag("force"))
+        if current is not None:
+            reply = self._write_patched(request, current, applied)
+            reply.warnings += [f'unknown field "{u}"' for u in warnings]
+            return reply
+        obj, _ = schema.conform(info.kind, applied)
+        _check_target(request, obj)
+        return Reply(201, self.store.create(info.name, obj), warnings=[f'unknown field "{u}"' for u in warnings])
+
+    def _write_patched(self, request: Request, current: dict[str, Any], patched: dict[str, Any]) -> Reply:
+        info, route = _info(request), request.route
         obj, warnings = schema.conform(info.kind, patched, field_validation=request.query.get("fieldValidation", ""))
         _check_target(request, obj)
         try:
@@ -205,7 +237,7 @@ def _deleted_reply(info: Resource, obj: dict[str, Any]) -> dict[str, Any]:
 
 def _delete_options(request: Request) -> dict[str, Any]:
     """DeleteOptions from the body when there is one, else from the query, as the real server reads them."""
-    body = _json_body(request) if request.body.strip() else None
+    body = _json_body(request, kind="DeleteOptions") if request.body.strip() else None
     if body is not None and not isinstance(body, dict):
         raise bad_request("DeleteOptions must be a JSON object")
     source: dict[str, Any] = body if body is not None else {

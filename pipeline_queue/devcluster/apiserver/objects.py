@@ -32,7 +32,7 @@ def prepare_create(info: Resource, obj: dict[str, Any]) -> dict[str, Any]:
     meta = new.setdefault("metadata", {})
     if meta.get("resourceVersion"):
         raise bad_request("resourceVersion should not be set on objects to be created")
-    for field in (*_SYSTEM_FIELDS, "selfLink", "managedFields", "resourceVersion"):
+    for field in (*_SYSTEM_FIELDS, "selfLink", "resourceVersion"):
         meta.pop(field, None)
     if info.namespaced:
         meta["namespace"] = meta.get("namespace") or "default"
@@ -63,7 +63,8 @@ def prepare_update(info: Resource, old: dict[str, Any], *, new: dict[str, Any], 
         if field in before:
             meta[field] = before[field]
     meta.pop("selfLink", None)
-    meta.pop("managedFields", None)
+    if "managedFields" not in meta and "managedFields" in before:
+        meta["managedFields"] = before["managedFields"]  # a write that leaves them out keeps them
     if not system:
         _keep(old, new, field="status", only=info.has_status)
         if info.name == "namespaces":

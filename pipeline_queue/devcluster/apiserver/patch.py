@@ -20,7 +20,7 @@ def apply(content_type: str, kind: str, *, target: dict[str, Any], body: bytes) 
     """`target` (unchanged) with the patch in `body` applied, per its media type."""
     media = content_type.split(";")[0].strip().lower()
     if media not in (MERGE, STRATEGIC, JSON_PATCH):
-        raise unsupported_media_type([JSON_PATCH, MERGE, STRATEGIC])
+        raise unsupported_media_type([JSON_PATCH, MERGE, STRATEGIC, "application/apply-patch+yaml"])
     try:
         patch = json.loads(body or b"null")
     except ValueError as error:

@@ -31,6 +31,8 @@ class Resource:
     # Resources whose spec changes bump metadata.generation.
     has_generation: bool = False
     extra_fields: tuple[str, ...] = ()
+    # Discovery categories: `kubectl get all` lists the resources in "all".
+    categories: tuple[str, ...] = ()
 
     @property
     def has_status(self) -> bool:
@@ -50,20 +52,29 @@ RESOURCES: dict[str, Resource] = {
     for r in (
         Resource("namespaces", "Namespace", "namespace", False, ("ns",), name_rule="label",
                  subresources=("status", "finalize"), extra_fields=("status.phase",)),
-        Resource("pods", "Pod", "pod", True, ("po",), subresources=("status", "log", "binding"),
-                 returns_deleted_object=True, has_generation=True, extra_fields=_POD_FIELDS),
+        Resource("pods", "Pod", "pod", True, ("po",),
+                 subresources=("status", "log", "binding", "exec", "attach", "portforward", "proxy"),
+                 returns_deleted_object=True, has_generation=True, extra_fields=_POD_FIELDS, categories=("all",)),
         Resource("secrets", "Secret", "secret", True, extra_fields=("type",)),
+        Resource("configmaps", "ConfigMap", "configmap", True, ("cm",)),
         Resource("persistentvolumeclaims", "PersistentVolumeClaim", "persistentvolumeclaim", True, ("pvc",),
                  subresources=("status",), returns_deleted_object=True),
         Resource("services", "Service", "service", True, ("svc",), name_rule="label1035",
-                 subresources=("status",), returns_deleted_object=True),
-        Resource("nodes", "Node", "node", False, ("no",), subresources=("status",),
+                 subresources=("status", "proxy"), returns_deleted_object=True, categories=("all",)),
+        Resource("nodes", "Node", "node", False, ("no",), subresources=("status", "proxy"),
                  extra_fields=("spec.unschedulable",)),
         Resource("events", "Event", "event", True, ("ev",), extra_fields=_EVENT_FIELDS),
     )
 }
 KINDS: dict[str, Resource] = {r.kind: r for r in RESOURCES.values()}
 VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+STREAMING = {
+    "exec": "its containers are local processes: run the command on this machine, in the pod's folder",
+    "attach": "its containers are local processes: read their output with kubectl logs -f",
+    "portforward": "each pod listens on a loopback address of its own: connect to its status.podIP directly",
+    "proxy": "connect to the pod's status.podIP (or the process's address) directly",
+}
+"""Subresources a real cluster streams through the kubelet; here each answers why not, and what to do instead."""
 
 
 def resource(name: str) -> Resource:

@@ -9,7 +9,8 @@ from .errors import bad_request, page_not_found
 from .resources import RESOURCES, Resource
 
 DISCOVERY = {"": "root", "api": "api", "apis": "apis", "api/v1": "resources", "version": "version",
-             "healthz": "health", "livez": "health", "readyz": "health"}
+             "healthz": "health", "livez": "health", "readyz": "health", "openapi/v2": "openapi-v2",
+             "openapi/v3": "openapi-v3", "openapi/v3/api/v1": "openapi-v3-api-v1"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Request:
     query: dict[str, str]
     content_type: str
     body: bytes
+    accept: str = ""
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("true", "1")

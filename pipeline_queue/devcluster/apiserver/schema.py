@@ -24,9 +24,14 @@ Node = dict[str, Any]
 
 
 @cache
-def _directory() -> Any:
+def bundled(*, strict: bool = True) -> Any:
+    """The folder of kubernetes-validate's newest schemas (strict: unknown fields refused, for validation)."""
     version = kubernetes_validate.latest_version()
-    return files("kubernetes_validate") / "kubernetes-json-schema" / f"v{version}-local-strict"
+    return files("kubernetes_validate") / "kubernetes-json-schema" / f"v{version}-local{'-strict' if strict else ''}"
+
+
+def _directory() -> Any:
+    return bundled(strict=True)
 
 
 @cache
@@ -92,6 +97,17 @@ def _prune(value: Any, node: Node, *, path: str, unknown: list[str]) -> None:
             _prune(element, node["items"], path=f"{path}[{index}]", unknown=unknown)
 
 
+def prune_unknown(kind: str, obj: dict[str, Any], *, field_validation: str = "") -> list[str]:
+    """Drop the fields the schema does not know from `obj` (in place) and return their paths; 400 for them under
+    fieldValidation=Strict. For partial objects (an apply configuration), which `conform` would find incomplete."""
+    unknown: list[str] = []
+    _prune(obj, top(kind), path="", unknown=unknown)
+    if unknown and field_validation == "Strict":
+        raise bad_request(f'{kind} in version "v1" cannot be handled as a {kind}: strict decoding error: '
+                          + ", ".join(f'unknown field "{u}"' for u in unknown))
+    return unknown
+
+
 def strip_nulls(value: Any) -> Any:
     """JSON nulls as Go decodes them into our types: absent."""
     if isinstance(value, dict):
@@ -154,10 +170,7 @@ def conform(kind: str, obj: Any, *, field_validation: str = "") -> tuple[dict[st
                           '"Ignore", "Warn", "Strict"')
     check_kind(kind, obj)
     cleaned = strip_nulls(obj)
-    unknown: list[str] = []
-    _prune(cleaned, top(kind), path="", unknown=unknown)
-    if unknown and field_validation == "Strict":
-        raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
+    unknown = prune_unknown(kind, cleaned, field_validation=field_validation)
     errors = _check_types(kind, cleaned)
     if errors:
         meta = cleaned.get("metadata") or {}

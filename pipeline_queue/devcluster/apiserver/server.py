@@ -12,6 +12,7 @@ import json
 import logging
 import select
 import socket
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,9 +26,12 @@ from .errors import ApiError
 from .handlers import Reply
 from .routes import Request, parse_query, route
 from .store import Store
+from .tls import ServingCertificate, accept, issue, server_context
 
 log = logging.getLogger(__name__)
 _IDLE_TIMEOUT = 120.0
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+"""How a client hanging up mid-reply shows, in plain HTTP and in TLS."""
 _LINGER = 0.5
 """Seconds a connection stays half-closed after a reply sent before its body was read (Go's rstAvoidanceDelay)."""
 
@@ -58,9 +62,26 @@ class _ChunkedOutput:
         connection = self._handler.connection
         try:
             readable, _, _ = select.select([connection], [], [], 0)
-            return not readable or connection.recv(1, socket.MSG_PEEK) != b""
+            if not readable:
+                return True
+            if isinstance(connection, ssl.SSLSocket):
+                return _tls_alive(connection)
+            return connection.recv(1, socket.MSG_PEEK) != b""
         except (OSError, ValueError):
             return False
+
+
+def _tls_alive(connection: ssl.SSLSocket) -> bool:
+    """A readable TLS connection is closed when a read gets nothing (close_notify or EOF). TLS cannot peek, so a
+    byte read here is lost; mid-stream a client sends nothing (Go never pipelines), so nothing is."""
+    timeout = connection.gettimeout()
+    connection.setblocking(False)
+    try:
+        return connection.recv(1) != b""
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return True  # a TLS record with no data for the application (a key update, a ticket)
+    finally:
+        connection.settimeout(timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,7 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _ClientGoneError from error
         self._body_unread = False
         return Request(self.command, route(self.path), parse_query(self.path), self.headers.get("Content-Type") or "",
-                       body)
+                       body, accept=self.headers.get("Accept") or "")
 
     def _serve(self) -> None:
         announced = (self.headers.get("Content-Length") or "0").strip()
@@ -164,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", streamer.content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.wfile.flush()  # a watch may stay quiet for long; its client waits for the headers to begin
         self.server.streams.add(streamer)
         try:
             streamer.run(_ChunkedOutput(self, self.server.stopping))
@@ -179,9 +201,10 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], *, token: str) -> None:
+    def __init__(self, address: tuple[str, int], *, token: str, tls: ssl.SSLContext) -> None:
         super().__init__(address, _Handler)
         self.token = token
+        self.tls = tls
         self.port = int(self.server_address[1])
         self.dispatcher: Dispatcher = None  # type: ignore[assignment]
         self.stopping = threading.Event()
@@ -193,9 +216,21 @@ class _HttpServer(ThreadingHTTPServer):
         with self._lock:
             (self._connections.add if add else self._connections.discard)(connection)
 
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection (in its own thread) in TLS or plain HTTP, whichever the client speaks."""
+        connection = accept(request, self.tls, timeout=_IDLE_TIMEOUT)
+        if connection is None:
+            return
+        try:
+            super().finish_request(connection, client_address)
+        finally:
+            if connection is not request:
+                connection.close()  # socketserver closes only the socket it accepted, detached by the TLS wrap
+
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-reply is normal (watch stops, timeouts); anything else is printed."""
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+        """A client that hangs up mid-reply is normal (watch stops, timeouts), and so is a connection cut while
+        the server stops; anything else is printed."""
+        if isinstance(sys.exc_info()[1], _CLIENT_GONE) or self.stopping.is_set():
             return
         super().handle_error(request, client_address)
 
@@ -211,10 +246,11 @@ class ApiServer:
     """Serves a Store over the Kubernetes REST API on 127.0.0.1 (`port=0`: any free port) to holders of `token`."""
 
     def __init__(self, store: Store, *, data_dir: Path, token: str, host: str = "127.0.0.1", port: int = 0,
-                 bookmark_interval: float = 10.0) -> None:
+                 bookmark_interval: float = 10.0, certificate: ServingCertificate | None = None) -> None:
         if not token:
             raise ValueError("the API server needs a bearer token to require")
-        self._http = _HttpServer((host, port), token=token)
+        self.certificate = certificate or issue()
+        self._http = _HttpServer((host, port), token=token, tls=server_context(self.certificate))
         host, port = self._http.server_address[:2]  # type: ignore[misc]
         self.host, self.port = str(host), int(port)
         self._http.dispatcher = Dispatcher(store, data_dir=data_dir, address=f"{self.host}:{self.port}",
@@ -223,7 +259,8 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """The address clients are given (the kubeconfig's); plain `http://` on the same port is served too."""
+        return f"https://{self.host}:{self.port}"
 
     def start(self) -> ApiServer:
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.1},

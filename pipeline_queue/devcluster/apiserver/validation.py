@@ -167,12 +167,29 @@ def _decoded_secret_data(secret: dict[str, Any]) -> dict[str, bytes]:
     return decoded
 
 
+def _config_key_errors(field: str, keys: Iterable[str]) -> list[FieldError]:
+    """IsConfigMapKey, for the keys of a Secret's or a ConfigMap's data."""
+    return [FieldError("FieldValueInvalid", f"{field}[{key}]", "a valid config key must consist of alphanumeric "
+                       "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex "
+                       f"used for validation is '{_CONFIG_KEY_RE}')", key)
+            for key in keys if not re.fullmatch(_CONFIG_KEY_RE, key) or key in (".", "..")]
+
+
+def configmap_errors(config: dict[str, Any]) -> list[FieldError]:
+    data, binary = config.get("data") or {}, config.get("binaryData") or {}
+    errors = _config_key_errors("data", data) + _config_key_errors("binaryData", binary)
+    errors += [FieldError("FieldValueInvalid", "data", "duplicate of key present in binaryData", key)
+               for key in data if key in binary]
+    size = sum(len(k) + len(str(v)) for k, v in data.items()) + sum(len(k) + len(str(v)) * 3 // 4
+                                                                    for k, v in binary.items())
+    if size > _SECRET_MAX_BYTES:
+        errors.append(FieldError("FieldValueTooLong", "", f"must have at most {_SECRET_MAX_BYTES} bytes"))
+    return errors
+
+
 def secret_errors(secret: dict[str, Any]) -> list[FieldError]:
     data = _decoded_secret_data(secret)
-    errors = [FieldError("FieldValueInvalid", f"data[{key}]", "a valid config key must consist of alphanumeric "
-                         "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex "
-                         f"used for validation is '{_CONFIG_KEY_RE}')", key)
-              for key in data if not re.fullmatch(_CONFIG_KEY_RE, key) or key in (".", "..")]
+    errors = _config_key_errors("data", data)
     if sum(len(k) + len(v) for k, v in data.items()) > _SECRET_MAX_BYTES:
         errors.append(FieldError("FieldValueTooLong", "data", f"must have at most {_SECRET_MAX_BYTES} bytes"))
     kind = secret.get("type", "Opaque")
@@ -233,7 +250,7 @@ def event_errors(event: dict[str, Any]) -> list[FieldError]:
 
 _CREATE_RULES: dict[str, Callable[[dict[str, Any]], list[FieldError]]] = {
     "pods": pod_errors, "secrets": secret_errors, "services": service_errors,
-    "persistentvolumeclaims": pvc_errors, "events": event_errors,
+    "persistentvolumeclaims": pvc_errors, "events": event_errors, "configmaps": configmap_errors,
 }
 
 
@@ -241,15 +258,22 @@ def _immutable(path: str, *, old: Any, new: Any, detail: str = "field is immutab
     return [] if old == new else [FieldError("FieldValueInvalid", path, detail, new)]
 
 
+def _locked_errors(old: dict[str, Any], new: dict[str, Any], *, fields: tuple[str, ...]) -> list[FieldError]:
+    """An `immutable: true` Secret or ConfigMap keeps its data (and stays immutable)."""
+    if not old.get("immutable"):
+        return []
+    locked = "field is immutable when `immutable` is set"
+    errors = [] if new.get("immutable") else [FieldError("FieldValueForbidden", "immutable", locked)]
+    return errors + [FieldError("FieldValueForbidden", field, locked)
+                     for field in fields if old.get(field) != new.get(field)]
+
+
 def _secret_update_errors(old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
-    errors = _immutable("type", old=old.get("type"), new=new.get("type"))
-    if old.get("immutable"):
-        locked = "field is immutable when `immutable` is set"
-        if not new.get("immutable"):
-            errors.append(FieldError("FieldValueForbidden", "immutable", locked))
-        if old.get("data") != new.get("data"):
-            errors.append(FieldError("FieldValueForbidden", "data", locked))
-    return errors
+    return _immutable("type", old=old.get("type"), new=new.get("type")) + _locked_errors(old, new, fields=("data",))
+
+
+def _configmap_update_errors(old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
+    return _locked_errors(old, new, fields=("data", "binaryData"))
 
 
 def _service_update_errors(old: dict[str, Any], new: dict[str, Any]) -> list[FieldError]:
@@ -272,7 +296,7 @@ def _pvc_update_errors(old: dict[str, Any], new: dict[str, Any]) -> list[FieldEr
 
 _UPDATE_RULES: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[FieldError]]] = {
     "pods": pod_update_errors, "secrets": _secret_update_errors, "services": _service_update_errors,
-    "persistentvolumeclaims": _pvc_update_errors,
+    "persistentvolumeclaims": _pvc_update_errors, "configmaps": _configmap_update_errors,
 }
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+from . import tables
 from .errors import ApiError
 from .resources import Resource
 from .routes import Request
@@ -39,9 +40,26 @@ class WatchResponse:
     content_type = "application/json"
 
     def __init__(self, store: Store, info: Resource, *, stream: WatchStream | None, error: ApiError | None,
-                 timeout: float, bookmarks: bool, bookmark_interval: float) -> None:
+                 timeout: float, bookmarks: bool, bookmark_interval: float,
+                 rendering: tables.Rendering | None = None, include: str = "") -> None:
         self.store, self.info, self.stream, self.error = store, info, stream, error
         self.timeout, self.bookmarks, self.interval = timeout, bookmarks, bookmark_interval
+        self.rendering, self.include = rendering or tables.Rendering(), include
+        self._headers_sent = False
+
+    def _encode(self, event: WatchEvent) -> bytes:
+        """The event as sent: its object rendered as asked (a one-row Table for kubectl get -w)."""
+        if not self.rendering.as_kind or event.type not in ("ADDED", "MODIFIED", "DELETED"):
+            return _line(event.to_json())
+        obj = event.object
+        if self.rendering.as_kind == "Table":
+            meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            body = tables.table(self.info, [obj], metadata=meta, rendering=self.rendering, include=self.include,
+                                headers=not self._headers_sent)
+            self._headers_sent = True
+        else:
+            body = tables.render(self.info, obj, self.rendering)
+        return _line({"type": event.type, "object": body})
 
     def close(self) -> None:
         if self.stream is not None:
@@ -69,7 +87,7 @@ class WatchResponse:
                 return
             event = stream.next(timeout=min(_POLL, deadline - now))
             if event is not None:
-                out.write(_line(event.to_json()))
+                out.write(self._encode(event))
                 continue
             if not out.alive():
                 return
@@ -85,7 +103,8 @@ class WatchResponse:
         out.write(_line(WatchEvent("BOOKMARK", body).to_json()))
 
 
-def open_watch(store: Store, request: Request, *, bookmark_interval: float) -> WatchResponse:
+def open_watch(store: Store, request: Request, *, bookmark_interval: float,
+               rendering: tables.Rendering | None = None) -> WatchResponse:
     """Open the watch a request asks for; a bad selector or version is an ordinary 400 before streaming."""
     info, query = request.route.resource, request.query
     assert info is not None
@@ -102,4 +121,5 @@ def open_watch(store: Store, request: Request, *, bookmark_interval: float) -> W
             raise
         stream, error = None, failure
     return WatchResponse(store, info, stream=stream, error=error, timeout=float(timeout),
-                         bookmarks=request.flag("allowWatchBookmarks"), bookmark_interval=bookmark_interval)
+                         bookmarks=request.flag("allowWatchBookmarks"), bookmark_interval=bookmark_interval,
+                         rendering=rendering, include=query.get("includeObject", ""))

@@ -314,6 +314,13 @@ class Kubelet:
         except ApiError:
             return None
 
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's data (its text entries), or None when it does not exist."""
+        try:
+            return dict(self.store.get("configmaps", namespace, name).get("data") or {})
+        except ApiError:
+            return None
+
 
 def _remove_tree(folder: Path) -> None:
     """Remove a folder a container filled, also where it took away its own write permission."""

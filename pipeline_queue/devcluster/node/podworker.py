@@ -69,6 +69,8 @@ class Host(Protocol):
 
     def secret_data(self, namespace: str, name: str) -> Mapping[str, str] | None: ...
 
+    def config_map_data(self, namespace: str, name: str) -> Mapping[str, str] | None: ...
+
     def pull(self, pod: dict[str, Any], container: dict[str, Any], *, field_path: str) -> PullResult: ...
 
 
@@ -285,7 +287,8 @@ class PodWorker:
         self._event(container, WARNING, "Failed", "Error: ImagePullBackOff", init=init)
 
     def _launch(self, container: dict[str, Any], *, image_command: tuple[str, ...]) -> Launch:
-        env = container_env(container, pod=self.pod, secrets=self._host.secret_data)
+        env = container_env(container, pod=self.pod, secrets=self._host.secret_data,
+                            config_maps=self._host.config_map_data)
         mounts = container_mounts(container, volume_dirs(self.pod, data_dir=self._host.data_dir))
         for folder in mounts.values():
             try:

@@ -62,15 +62,26 @@ def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def container_env(container: Mapping[str, Any], *, pod: Mapping[str, Any], secrets: SecretLookup) -> dict[str, str]:
+def _no_config_maps(_namespace: str, _name: str) -> Mapping[str, str] | None:
+    return None
+
+
+_SOURCES = {"secretRef": "secret", "configMapRef": "configmap", "secretKeyRef": "secret",
+            "configMapKeyRef": "configmap"}
+_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
+
+
+def container_env(container: Mapping[str, Any], *, pod: Mapping[str, Any], secrets: SecretLookup,
+                  config_maps: SecretLookup = _no_config_maps) -> dict[str, str]:
     """The container's variables: envFrom, then env in order with `$(VAR)` expanded against earlier ones."""
     namespace = pod["metadata"]["namespace"]
+    lookups = {"secret": secrets, "configmap": config_maps}
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
-        env.update(_env_from(source, namespace=namespace, secrets=secrets))
+        env.update(_env_from(source, namespace=namespace, lookups=lookups))
     for item in container.get("env") or []:
         if "valueFrom" in item:
-            value = _value_from(item["valueFrom"], pod=pod, secrets=secrets)
+            value = _value_from(item["valueFrom"], pod=pod, lookups=lookups)
             if value is not None:
                 env[item["name"]] = value
         else:
@@ -78,41 +89,38 @@ def container_env(container: Mapping[str, Any], *, pod: Mapping[str, Any], secre
     return env
 
 
-def _env_from(source: Mapping[str, Any], *, namespace: str, secrets: SecretLookup) -> dict[str, str]:
-    reference = source.get("secretRef")
-    if reference is None:
-        if source.get("configMapRef", {}).get("optional"):
-            return {}
-        raise ContainerConfigError(f'configmap "{source.get("configMapRef", {}).get("name", "")}" not found')
-    data = secrets(namespace, reference["name"])
+def _env_from(source: Mapping[str, Any], *, namespace: str, lookups: dict[str, SecretLookup]) -> dict[str, str]:
+    """An envFrom source: every key of a Secret or ConfigMap, with the prefix; a missing optional one adds none."""
+    field = next((key for key in ("secretRef", "configMapRef") if key in source), None)
+    if field is None:
+        return {}
+    reference, kind = source[field], _SOURCES[field]
+    data = lookups[kind](namespace, reference.get("name", ""))
     if data is None:
         if reference.get("optional"):
             return {}
-        raise ContainerConfigError(f'secret "{reference["name"]}" not found')
+        raise ContainerConfigError(f'{kind} "{reference.get("name", "")}" not found')
     prefix = source.get("prefix", "")
     return {prefix + key: value for key, value in data.items()}
 
 
-def _value_from(source: Mapping[str, Any], *, pod: Mapping[str, Any], secrets: SecretLookup) -> str | None:
-    """A valueFrom: secretKeyRef or fieldRef; a missing optional secret or key leaves the variable unset."""
-    if "secretKeyRef" in source:
-        ref = source["secretKeyRef"]
-        namespace = pod["metadata"]["namespace"]
-        data = secrets(namespace, ref["name"])
-        if data is None or ref["key"] not in data:
-            if ref.get("optional"):
-                return None
-            if data is None:
-                raise ContainerConfigError(f'secret "{ref["name"]}" not found')
-            raise ContainerConfigError(f"couldn't find key {ref['key']} in Secret {namespace}/{ref['name']}")
-        return data[ref["key"]]
+def _value_from(source: Mapping[str, Any], *, pod: Mapping[str, Any], lookups: dict[str, SecretLookup]) -> str | None:
+    """A valueFrom: a key of a Secret or ConfigMap, or a fieldRef; a missing optional source or key leaves the
+    variable unset."""
     if "fieldRef" in source:
         return _field(pod, source["fieldRef"].get("fieldPath", ""))
-    if source.get("configMapKeyRef", {}).get("optional"):
+    field = next((key for key in ("secretKeyRef", "configMapKeyRef") if key in source), None)
+    if field is None:
         return None
-    if "configMapKeyRef" in source:
-        raise ContainerConfigError(f'configmap "{source["configMapKeyRef"].get("name", "")}" not found')
-    return None
+    ref, kind, namespace = source[field], _SOURCES[field], pod["metadata"]["namespace"]
+    data = lookups[kind](namespace, ref.get("name", ""))
+    if data is None or ref.get("key") not in data:
+        if ref.get("optional"):
+            return None
+        if data is None:
+            raise ContainerConfigError(f'{kind} "{ref.get("name", "")}" not found')
+        raise ContainerConfigError(f"couldn't find key {ref.get('key')} in {_KINDS[kind]} {namespace}/{ref['name']}")
+    return data[ref["key"]]
 
 
 def _field(pod: Mapping[str, Any], path: str) -> str:
