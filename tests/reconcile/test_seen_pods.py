@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,21 @@ class CountingKube(Kube):
         return super().read_log(where, pod, container)
 
 
+@contextmanager
+def watching(cluster: Any, seen: SeenPods) -> Iterator[PodWatcher]:
+    """A pod watcher keeping `seen`, in a thread, from its first list until the block ends."""
+    watcher = PodWatcher(Kube(cluster.api_client()), send=lambda stage_id: None, seen=seen,
+                         options=WatchOptions(timeout_seconds=5, backoff=0.1))
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(seen.synced, what="the watcher's first list")
+        yield watcher
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+
+
 def _pod(name: str, stage: int, phase: str = "Pending", env_size: int = 0) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "ns", "annotations": {"pipeline-queue.io/stage-id": str(stage)},
                          "labels": {"pipeline-queue.io/stage": "k"}, "managedFields": [{"big": "x" * 100}]},
@@ -137,12 +153,7 @@ def _submitted(namespace: str, sessions: Any, tmp_path: Path) -> tuple[int, Sett
 def test_a_stage_costs_a_pod_and_a_log_read_per_step_and_one_delete(namespace, cluster, sessions, tmp_path,
                                                                      seen: SeenPods) -> None:
     kube = CountingKube(make_api_client(cluster.kubeconfig_path), retry=RetryPolicy(attempts=3, base_delay=0.05))
-    watcher = PodWatcher(Kube(cluster.api_client()), send=lambda stage_id: None, seen=seen,
-                         options=WatchOptions(timeout_seconds=5, backoff=0.1))
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(seen.synced, what="the watcher's first list")
+    with watching(cluster, seen):
         stage_id, settings = _submitted(namespace, sessions, tmp_path)
 
         def advanced():
@@ -157,24 +168,13 @@ def test_a_stage_costs_a_pod_and_a_log_read_per_step_and_one_delete(namespace, c
         assert sum(kube.requests.values()) == 6
         assert wait_for(lambda: Kube(cluster.api_client()).list("Pod", namespace) == [],
                         what="the claim's pods collected")
-    finally:
-        watcher.stop()
-        thread.join(timeout=10)
     assert not seen.synced()  # a stopped watcher leaves no view for workers to trust
 
 
 def test_a_lost_view_makes_the_watcher_list_again(cluster, seen: SeenPods) -> None:
-    watcher = PodWatcher(Kube(cluster.api_client()), send=lambda stage_id: None, seen=seen,
-                         options=WatchOptions(timeout_seconds=5, backoff=0.1))
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(seen.synced, what="the watcher's first list")
+    with watching(cluster, seen):
         seen.redis.delete(keys.SEEN_SYNCED.format(prefix=seen.prefix))  # Redis restarted empty
         wait_for(seen.synced, what="a new list and mark", timeout=keys.SEEN_SYNCED_TTL * 2)
-    finally:
-        watcher.stop()
-        thread.join(timeout=10)
 
 
 def test_workers_list_pods_while_no_watcher_keeps_the_view(namespace, cluster, sessions, tmp_path,
