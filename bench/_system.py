@@ -28,7 +28,7 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline_queue import broker, store
-from pipeline_queue.compiler.naming import LABEL_STAGE
+from pipeline_queue.compiler.naming import LABEL_STAGE, stage_id_of
 from pipeline_queue.devcluster.kubeconfig import write_kubeconfig
 from pipeline_queue.errors import PipelineQueueError
 from pipeline_queue.kube import Kube, make_api_client
@@ -37,7 +37,6 @@ from pipeline_queue.producer.submit import SubmittedBuild, submit_file
 from pipeline_queue.settings import PathsConfig, RunConfig, Settings
 from pipeline_queue.vocabulary import Status
 from pipeline_queue.watcher.adapter import PodWatcher, WatchOptions
-from pipeline_queue.watcher.state import stage_id_of
 from workers.app import QueueApp, make_app
 from workers.enqueue import enqueue_advance
 from workers.resources import cache_prefix

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pipeline_queue.errors import CompileError
 
@@ -159,3 +161,16 @@ def _with_hash(slug: str, original: str, *, max_length: int) -> str:
     head = slug[: max_length - HASH_LENGTH - 1].rstrip("-")
     digest = short_hash(original)
     return f"{head}-{digest}" if head else digest
+
+
+def stage_id_of(pod: Mapping[str, Any]) -> int | None:
+    """The store's stage id a pod of ours belongs to; None for a pod that is not ours or not a stage's."""
+    metadata = pod.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY:
+        return None
+    annotations = metadata.get("annotations") or {}
+    for candidate in (annotations.get(ANNOTATION_STAGE_ID), labels.get(LABEL_STAGE)):
+        if isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
+            return int(candidate)
+    return None

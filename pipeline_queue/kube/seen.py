@@ -9,13 +9,20 @@ worker then lists pods as before. The client is any redis-py client (this module
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from pipeline_queue import keys
-from pipeline_queue.compiler.naming import ANNOTATION_STAGE_ID
+from pipeline_queue.compiler.naming import stage_id_of
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+D = TypeVar("D")
 
 _KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "labels",
                   "annotations")
@@ -45,10 +52,23 @@ def trimmed(pod: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def stage_of(pod: Mapping[str, Any]) -> int | None:
-    """The stage id a pod is annotated with; None for a pod of no stored stage."""
-    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_STAGE_ID, "")
-    return int(value) if str(value).isdigit() else None
+def _or(default: D) -> Callable[[Callable[Concatenate[SeenPods, P], R]], Callable[Concatenate[SeenPods, P], R | D]]:
+    """A Redis failure makes the call answer `default` (unknown, not synced, nothing stored): the view only saves
+    requests, so without it a worker asks the Kubernetes API and the watcher lists again, never failing a stage."""
+
+    def wrap(method: Callable[Concatenate[SeenPods, P], R]) -> Callable[Concatenate[SeenPods, P], R | D]:
+        def call(self: SeenPods, /, *args: P.args, **options: P.kwargs) -> R | D:
+            try:
+                return method(self, *args, **options)
+            except Exception as error:  # the Redis client's errors: this module imports no Redis library
+                log.warning("the shared view of pods is unavailable (%s); the Kubernetes API is asked instead",
+                            type(error).__name__)
+                return default
+
+        functools.update_wrapper(call, method)
+        return call
+
+    return wrap
 
 
 class SeenPods:
@@ -59,9 +79,10 @@ class SeenPods:
 
     # -- the watcher's side --------------------------------------------------------------------------
 
+    @_or(None)
     def record(self, event_type: str, pod: Mapping[str, Any]) -> None:
         """One watch event's pod: written (ADDED, MODIFIED) or dropped (DELETED)."""
-        stage = stage_of(pod)
+        stage = stage_id_of(pod)
         if stage is None:
             return
         name = str((pod.get("metadata") or {}).get("name") or "")
@@ -70,19 +91,20 @@ class SeenPods:
             if event_type == "DELETED":
                 batch.hdel(key, name)
             else:
-                batch.hset(key, name, json.dumps(trimmed(pod), separators=(",", ":")))
+                batch.hset(key, name, _encoded(pod))
                 batch.sadd(self._stages(), stage)
             batch.expire(key, keys.SEEN_TTL)
             batch.execute()
 
+    @_or("")
     def replace_all(self, pods: Iterable[Mapping[str, Any]]) -> str:
         """A full list: every stage's hash becomes exactly its listed pods; the new sync mark's token."""
         by_stage: dict[int, dict[str, str]] = {}
         for pod in pods:
-            stage = stage_of(pod)
+            stage = stage_id_of(pod)
             if stage is not None:
                 name = str((pod.get("metadata") or {}).get("name") or "")
-                by_stage.setdefault(stage, {})[name] = json.dumps(trimmed(pod), separators=(",", ":"))
+                by_stage.setdefault(stage, {})[name] = _encoded(pod)
         known = {int(member) for member in self.redis.smembers(self._stages())}
         token = uuid.uuid4().hex
         with self.redis.pipeline(transaction=True) as batch:
@@ -98,48 +120,57 @@ class SeenPods:
             batch.execute()
         return token
 
+    @_or(False)
     def renew(self, token: str) -> bool:
         """Keep the sync mark alive; False when it is gone or another watcher's (then list again)."""
         if _text(self.redis.get(self._synced())) != token:
             return False
         return bool(self.redis.expire(self._synced(), keys.SEEN_SYNCED_TTL))
 
+    @_or(None)
     def forget_sync(self) -> None:
         """Drop the sync mark (the watcher stops): workers list pods until a watcher lists and marks again."""
         self.redis.delete(self._synced())
 
     # -- the workers' side ---------------------------------------------------------------------------
 
+    @_or(False)
     def synced(self) -> bool:
         """Whether a watcher keeps the hashes true to the cluster right now."""
         return bool(self.redis.get(self._synced()))
 
+    @_or(None)
     def pods(self, stage: int) -> dict[str, dict[str, Any]]:
-        """Stage `stage`'s pods by name, as last seen."""
+        """Stage `stage`'s pods by name, as last seen (None when Redis does not answer)."""
         return {_text(name): json.loads(raw) for name, raw in self.redis.hgetall(self._pods(stage)).items()}
 
+    @_or(None)
     def created(self, stage: int, pod: Mapping[str, Any]) -> None:
         """A pod this worker just created, unless the watch wrote it first (its copy is as new or newer)."""
         name = str((pod.get("metadata") or {}).get("name") or "")
         with self.redis.pipeline(transaction=False) as batch:
-            batch.hsetnx(self._pods(stage), name, json.dumps(trimmed(pod), separators=(",", ":")))
+            batch.hsetnx(self._pods(stage), name, _encoded(pod))
             batch.sadd(self._stages(), stage)
             batch.expire(self._pods(stage), keys.SEEN_TTL)
             batch.execute()
 
+    @_or(None)
     def owner(self, stage: int) -> dict[str, Any] | None:
         """The stage's claim's ownerReference, when a worker stored it."""
         raw = self.redis.get(keys.STAGE_OWNER.format(prefix=self.prefix, stage=stage))
         return json.loads(raw) if raw else None
 
+    @_or(None)
     def set_owner(self, stage: int, reference: Mapping[str, Any]) -> None:
         self.redis.set(keys.STAGE_OWNER.format(prefix=self.prefix, stage=stage), json.dumps(dict(reference)),
                        ex=keys.SEEN_TTL)
 
+    @_or(False)
     def cleaned(self, stage: int) -> bool:
         """Whether the stage's claim (and with it everything it owns) was deleted."""
         return bool(self.redis.get(keys.STAGE_CLEANED.format(prefix=self.prefix, stage=stage)))
 
+    @_or(None)
     def set_cleaned(self, stage: int) -> None:
         self.redis.set(keys.STAGE_CLEANED.format(prefix=self.prefix, stage=stage), "1", ex=keys.SEEN_TTL)
 
@@ -151,6 +182,10 @@ class SeenPods:
 
     def _synced(self) -> str:
         return keys.SEEN_SYNCED.format(prefix=self.prefix)
+
+
+def _encoded(pod: Mapping[str, Any]) -> str:
+    return json.dumps(trimmed(pod), separators=(",", ":"))
 
 
 def _text(value: bytes | str | None) -> str:

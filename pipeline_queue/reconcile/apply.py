@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,7 +39,6 @@ from pipeline_queue.store.stage_secrets import drop_stage_secrets, mark_publishe
 from pipeline_queue.vocabulary import Status
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class Applier:
         with self.sessions.begin() as session:
             drop_stage_secrets(session, self.context.stage_id)
         if not problems and self.seen is not None:
-            _quietly(self.seen.set_cleaned, self.context.stage_id)
+            self.seen.set_cleaned(self.context.stage_id)
 
     # -- database ------------------------------------------------------------------------------
 
@@ -271,7 +270,7 @@ class Applier:
                                                   deadline_seconds=action.deadline_seconds,
                                                   pull_policy=action.pull_policy, host_aliases=action.host_aliases))
             if self.seen is not None:
-                _quietly(self.seen.created, self.context.stage_id, pod)
+                self.seen.created(self.context.stage_id, pod)
             if step.service is not None:
                 create_once(self.kube, owned(step.service, owner))
         except TransientKubeError:
@@ -288,11 +287,11 @@ class Applier:
     def _claim_owner(self) -> dict[str, Any]:
         """The claim's ownerReference: as an earlier pass stored it, else from creating (or reading) the claim."""
         if self._owner is None and self.seen is not None:
-            self._owner = _quietly(self.seen.owner, self.context.stage_id)
+            self._owner = self.seen.owner(self.context.stage_id)
         if self._owner is None:
             self._owner = ensure_claim(self.kube, self.plan.claim)
             if self.seen is not None:
-                _quietly(self.seen.set_owner, self.context.stage_id, self._owner)
+                self.seen.set_owner(self.context.stage_id, self._owner)
         return self._owner
 
     def _later(self, error: TransientKubeError) -> Outcome:
@@ -300,13 +299,3 @@ class Applier:
         log.warning("stage %s: %s; trying again shortly", self.context.stage_id, error)
         self.outcome.later, self.outcome.error = True, f"the Kubernetes API is unavailable: {error}"
         return self.outcome
-
-
-def _quietly(call: Callable[..., T], *args: Any) -> T | None:
-    """A call to the shared pod view, whose failure only costs requests (the API is asked instead), never a step."""
-    try:
-        return call(*args)
-    except Exception as error:  # the Redis client's errors: this module does not know its library
-        log.warning("the shared view of pods is unavailable (%s); asking the Kubernetes API instead",
-                    type(error).__name__)
-        return None

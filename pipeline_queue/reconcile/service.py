@@ -112,7 +112,7 @@ def _read(
         stage = get_stage(session, stage_id)
         if stage is None:
             return AdvanceResult(stage_id, None, finished=True, error=f"stage {stage_id} does not exist")
-        if stage.status.terminal and seen is not None and _cleaned(seen, stage_id):
+        if stage.status.terminal and seen is not None and seen.cleaned(stage_id):
             return AdvanceResult(stage_id, stage.status, finished=True)  # a late pod event: nothing is left to do
         plan = StagePlan.from_json(stage.plan)
         if stage.status is Status.PENDING:
@@ -159,20 +159,10 @@ def _read(
 
 def _pods(stage_id: int, plan: StagePlan, *, kube: Kube, seen: SeenPods | None) -> dict[str, dict[str, Any]]:
     """The stage's pods by name: as the pod watch last saw them while a watcher keeps that view, else listed."""
-    if seen is not None:
-        try:
-            if seen.synced():
-                return seen.pods(stage_id)
-        except Exception as error:  # the Redis client's errors: then the API answers, as without a watcher
-            log.warning("the shared view of pods is unavailable (%s); listing pods", type(error).__name__)
+    viewed = seen.pods(stage_id) if seen is not None and seen.synced() else None
+    if viewed is not None:
+        return viewed
     return {pod["metadata"]["name"]: pod for pod in kube.list_pods(plan.namespace, plan.selector)}
-
-
-def _cleaned(seen: SeenPods, stage_id: int) -> bool:
-    try:
-        return seen.cleaned(stage_id)
-    except Exception:  # unknown: clean up again (one delete of a claim that may be gone)
-        return False
 
 
 def _stage_secrets(session: Session, stage_id: int, plan: StagePlan, *, settings: Settings) -> StageSecrets:

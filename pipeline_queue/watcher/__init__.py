@@ -4,6 +4,7 @@
 it from a Kubernetes watch and sends what it decides.
 """
 
-from pipeline_queue.watcher.state import Advance, Relist, WatchState, stage_id_of
+from pipeline_queue.compiler.naming import stage_id_of
+from pipeline_queue.watcher.state import Advance, Relist, WatchState
 
 __all__ = ["Advance", "Relist", "WatchState", "stage_id_of"]

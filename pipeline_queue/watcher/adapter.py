@@ -96,7 +96,7 @@ class PodWatcher:
     def _list(self) -> None:
         pods, version = self.kube.list_pods_everywhere(self.options.label_selector)
         if self.seen is not None:
-            self._token = self._quietly(self.seen.replace_all, pods) or ""
+            self._token = self.seen.replace_all(pods)
         self._apply(self.state.relisted(pods, resource_version=version))
 
     def _watch_once(self) -> None:
@@ -106,7 +106,7 @@ class PodWatcher:
         try:
             for event in stream:
                 if self.seen is not None and event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
-                    self._quietly(self.seen.record, str(event["type"]), event.get("object") or {})
+                    self.seen.record(str(event["type"]), event.get("object") or {})
                 self._apply(self.state.feed(event))
                 if self._stopping.is_set():
                     break
@@ -119,7 +119,7 @@ class PodWatcher:
             seen, token = self.seen, self._token
             if seen is None or not token:
                 continue
-            if not self._quietly(seen.renew, token):
+            if not seen.renew(token):
                 log.info("pod watch: the shared view of pods was lost; listing pods again")
                 self._token, self._relist = "", True
                 stream = self._stream
@@ -129,15 +129,8 @@ class PodWatcher:
     def _unsync(self) -> None:
         """On the way out: workers list pods again rather than trust a view nobody keeps."""
         seen, token = self.seen, self._token
-        if seen is not None and token and self._quietly(seen.renew, token):
-            self._quietly(seen.forget_sync)
-
-    def _quietly(self, call: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return call(*args)
-        except Exception as error:  # the Redis client's errors: workers then ask the API, as without the view
-            log.warning("pod watch: the shared view of pods is unavailable (%s)", type(error).__name__)
-            return None
+        if seen is not None and token and seen.renew(token):
+            seen.forget_sync()
 
     def _failed(self, error: KubeError) -> None:
         # An ERROR event of the stream (410 Gone among them) arrives as our error: hand it to the state as the event.

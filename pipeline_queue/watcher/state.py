@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_queue.compiler.naming import ANNOTATION_STAGE_ID, LABEL_MANAGED_BY, LABEL_STAGE, MANAGED_BY
+from pipeline_queue.compiler.naming import LABEL_MANAGED_BY, LABEL_STAGE, MANAGED_BY, stage_id_of
 
 LABEL_SELECTOR = f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_STAGE}"
 """What the watch asks the API for: our pods, and only those that belong to a stage."""
@@ -38,19 +38,6 @@ class Relist:
 
 
 Decision = Advance | Relist
-
-
-def stage_id_of(pod: Mapping[str, Any]) -> int | None:
-    """The store's stage id a pod of ours belongs to; None for a pod that is not ours or not a stage's."""
-    metadata = pod.get("metadata") or {}
-    labels = metadata.get("labels") or {}
-    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY:
-        return None
-    annotations = metadata.get("annotations") or {}
-    for candidate in (annotations.get(ANNOTATION_STAGE_ID), labels.get(LABEL_STAGE)):
-        if isinstance(candidate, str) and candidate.isascii() and candidate.isdigit():
-            return int(candidate)
-    return None
 
 
 def fingerprint(pod: Mapping[str, Any]) -> Fingerprint:

@@ -110,7 +110,8 @@ def watching(cluster: Any, seen: SeenPods) -> Iterator[PodWatcher]:
 
 def _pod(name: str, stage: int, phase: str = "Pending", env_size: int = 0) -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "ns", "annotations": {"pipeline-queue.io/stage-id": str(stage)},
-                         "labels": {"pipeline-queue.io/stage": "k"}, "managedFields": [{"big": "x" * 100}]},
+                         "labels": {"pipeline-queue.io/stage": "k", "app.kubernetes.io/managed-by": "pipeline-queue"},
+                         "managedFields": [{"big": "x" * 100}]},
             "spec": {"nodeName": "node-1", "containers": [{"name": "step", "image": "alpine:3.19",
                                                            "imagePullPolicy": "IfNotPresent",
                                                            "env": [{"name": f"V{i}", "value": "v"}
