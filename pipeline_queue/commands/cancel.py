@@ -7,9 +7,8 @@ else the `up` running in `PQ_DATA_DIR`, else that directory's files.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,46 +18,28 @@ from pipeline_queue.errors import StoreError
 from pipeline_queue.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from pipeline_queue.producer.submit import Send
-
-
-@dataclass(frozen=True)
-class Producing:
-    """What a command that changes builds needs: settings on the resolved runtime, the store, the broker."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    send: Send
+    from pipeline_queue.server.services import Services
 
 
 @contextmanager
-def producing() -> Iterator[Producing]:
-    """The store and broker of the running `up` (or the variables); StoreError when there is no database."""
+def producing() -> Iterator[Services]:
+    """The store and broker of the running `up` (or the variables), opened as `serve` opens them; StoreError when
+    there is no database."""
     from sqlalchemy.engine import make_url
 
-    from pipeline_queue import store
     from pipeline_queue.runtime import resolve
-    from workers.app import make_app
-    from workers.enqueue import enqueue_advance
+    from pipeline_queue.server.services import open_services
 
     settings = Settings.from_env()
     runtime = resolve(settings)
-    applied = runtime.applied(settings)
-    app = make_app(applied, broker_url=runtime.broker_url())
-
-    def send(stage_ids: Sequence[int]) -> int:
-        return enqueue_advance(app, stage_ids)
-
     database = make_url(runtime.database_url)
     if database.get_backend_name() == "sqlite" and database.database and not Path(database.database).exists():
         raise StoreError(f"no database at {database.database}: run `pipeline-queue up` or set PQ_DATA_DIR")
-    engine = store.create_engine(runtime.database_url)
+    services, close = open_services(settings, runtime)
     try:
-        yield Producing(applied, store.session_factory(engine), send)
+        yield services
     finally:
-        engine.dispose()
+        close()
 
 
 @click.command("cancel")
