@@ -1,6 +1,8 @@
-"""The producer: an event becomes a build in the store, its Secrets in Kubernetes and `pq.advance` messages.
+"""The producer: an event becomes a build in the store (its plans and sealed Secrets) and `pq.advance` messages.
 
-`submit.submit_file` does all three for a pipeline file; `tenants` says whose secrets and trust apply;
-`cancel.cancel_build` stops a build; `dependencies` decides when a stage that waits on other pipelines may run.
-This file imports nothing, so that the command line loads the producer's parts only when it uses them.
+`submit.submit_text` does it for a pipeline file's text (`submit_file` for a file); `webhooks.receive_hook` for a
+git host's delivery; `restart.restart_build` runs a build's stored file again; `tenants` says whose secrets and
+trust apply; `cancel` cancels and approves builds; `dependencies` decides when a stage that waits on other
+pipelines may run. This file imports nothing, so that the command line loads the producer's parts only when it
+uses them.
 """
